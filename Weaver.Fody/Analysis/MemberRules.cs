@@ -1,0 +1,68 @@
+using Mono.Cecil;
+
+namespace Weaving.Fody.Analysis;
+
+/// <summary>
+/// What the weaver knows about members of other assemblies: which calls only read the object they are called on,
+/// and which take an argument only to read it. When unsure it answers "writes": that costs parallelism, never correctness.
+/// </summary>
+public static class MemberRules
+{
+    static readonly HashSet<string> readOnlyNames = new(StringComparer.Ordinal)
+    {
+        // any type
+        "ToString", "GetHashCode", "Equals", "GetType", "CompareTo",
+        // dictionaries
+        "TryGetValue", "ContainsKey", "ContainsValue", "get_Item", "get_Count", "get_Keys", "get_Values", "GetEnumerator",
+        "get_Comparer", "GetValueOrDefault", "get_IsEmpty",
+        // lists, sets, queues, arrays
+        "Contains", "IndexOf", "LastIndexOf", "ToArray", "Find", "FindIndex", "FindLast", "FindLastIndex", "FindAll", "Exists",
+        "TrueForAll", "BinarySearch", "get_Length", "GetLength", "get_LongLength", "get_Rank", "Peek", "TryPeek", "get_Capacity",
+        "get_IsReadOnly", "CopyTo", "GetRange", "ConvertAll", "IsSubsetOf", "IsSupersetOf", "IsProperSubsetOf",
+        "IsProperSupersetOf", "Overlaps", "SetEquals", "get_Min", "get_Max", "AsSpan", "AsReadOnly", "GetValue",
+        "GetLowerBound", "GetUpperBound", "get_First", "get_Last",
+    };
+
+    static readonly HashSet<string> immutableTypes = new(StringComparer.Ordinal)
+    {
+        "System.String", "System.Text.RegularExpressions.Regex", "System.Text.RegularExpressions.Match",
+        "System.Text.RegularExpressions.Group", "System.Text.RegularExpressions.MatchCollection", "System.Uri", "System.Version",
+        "System.Type", "System.DateTime", "System.DateTimeOffset", "System.TimeSpan", "System.Guid", "System.Decimal",
+        "System.Globalization.CultureInfo", "System.Text.Encoding", "System.StringComparer",
+    };
+
+    /// <summary>Calling <paramref name="method"/> on an object does not change that object.</summary>
+    public static bool IsReadOnlyOnReceiver(MethodReference method)
+    {
+        var type = method.DeclaringType.GetElementType().FullName;
+        if (immutableTypes.Contains(type) || method.DeclaringType.IsPrimitive) return true;
+        if (type == "System.Text.StringBuilder") return method.Name is "ToString" or "get_Length" or "get_Chars";
+        if (type.StartsWith("System.Collections.Immutable.", StringComparison.Ordinal)) return true;
+        if (type.StartsWith("System.Random", StringComparison.Ordinal)) return false;
+        return readOnlyNames.Contains(method.Name);
+    }
+
+    static readonly HashSet<string> argumentWriters = new(StringComparer.Ordinal)
+    {
+        "Sort", "Copy", "Fill", "Clear", "Reverse", "Resize", "ConstrainedCopy", "BlockCopy", "SetValue", "Shuffle",
+        "Exchange", "CompareExchange", "Increment", "Decrement", "Add", "Write", "AddRange", "Push", "Enqueue",
+        "TryAdd", "Remove", "TryRemove", "GetValueRefOrAddDefault", "GetValueRefOrNullRef", "AsSpan",
+    };
+
+    /// <summary>A method of another assembly that receives an object as a (non-receiver) argument only reads it.</summary>
+    public static bool IsReadOnlyOnArgument(MethodReference method)
+    {
+        var type = method.DeclaringType.GetElementType().FullName;
+        if (type is "System.Array" or "System.Buffer" or "System.Threading.Interlocked" or "System.Threading.Volatile"
+            or "System.Runtime.CompilerServices.Unsafe" or "System.Runtime.InteropServices.MemoryMarshal"
+            or "System.Runtime.InteropServices.CollectionsMarshal" or "System.Runtime.CompilerServices.RuntimeHelpers")
+            return false;
+        return !argumentWriters.Contains(method.Name);
+    }
+
+    /// <summary>The plumbing a foreach loop calls on its enumerator: never an effect.</summary>
+    public static bool IsEnumeratorPlumbing(MethodReference method) =>
+        method.Name is "MoveNext" or "get_Current" or "GetEnumerator"
+        || (method.Name == "Dispose" && (method.DeclaringType.FullName == "System.IDisposable"
+                                         || method.DeclaringType.Name.Contains("Enumerator")));
+}

@@ -1,0 +1,194 @@
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+
+namespace Weaving.Fody.Analysis;
+
+/// <summary>One read or write of a static field, at an instruction. "Write" includes changing the object it refers to.</summary>
+public sealed class FieldAccess(FieldDefinition field, MethodDefinition method, Instruction at, bool write)
+{
+    public FieldDefinition Field { get; } = field;
+    public MethodDefinition Method { get; } = method;
+    public Instruction At { get; } = at;
+    public bool Write { get; } = write;
+}
+
+/// <summary>What one method does directly: static fields it touches, methods of this module it calls, outside statics it calls.</summary>
+public sealed class MethodFacts(MethodDefinition method)
+{
+    public MethodDefinition Method { get; } = method;
+    public List<FieldAccess> Accesses { get; } = [];
+    /// <summary>Calls (and delegate creations) to methods of this module, with the instruction.</summary>
+    public List<(Instruction At, MethodDefinition Callee)> Calls { get; } = [];
+    public SortedSet<string> ExternalCalls { get; } = new(StringComparer.Ordinal);
+    public StackFlow Flow { get; set; } = null!;
+}
+
+/// <summary>Direct facts for every method of the module, computed once and kept.</summary>
+public sealed class ModuleFacts
+{
+    readonly ModuleDefinition module;
+    readonly Dictionary<MethodDefinition, MethodFacts> facts = new();
+    readonly Dictionary<MethodDefinition, HashSet<FieldDefinition>> returnedStatics = new();
+    readonly Dictionary<(MethodDefinition, int), bool> mutatesParameter = new();
+    readonly Dictionary<string, List<MethodDefinition>> virtualsByName = new(StringComparer.Ordinal);
+
+    public ModuleFacts(ModuleDefinition module)
+    {
+        this.module = module;
+        foreach (var method in AllMethods())
+        {
+            if (method.IsVirtual)
+            {
+                if (!virtualsByName.TryGetValue(method.Name, out var list)) virtualsByName[method.Name] = list = [];
+                list.Add(method);
+            }
+            if (method.HasBody && method.ReturnType.MetadataType != MetadataType.Void && !method.ReturnType.IsValueType)
+            {
+                var flow = new StackFlow(method);
+                var returned = new HashSet<FieldDefinition>();
+                foreach (var ret in method.Body.Instructions.Where(i => i.OpCode.Code == Code.Ret))
+                    foreach (var o in flow.Operand(ret, 0))
+                        if (o.Kind == OriginKind.Static && Own(o.Field) is { } f) returned.Add(f);
+                if (returned.Count > 0) returnedStatics[method] = returned;
+            }
+        }
+    }
+
+    public ModuleDefinition Module => module;
+
+    public IEnumerable<MethodDefinition> AllMethods() =>
+        module.GetTypes().SelectMany(t => t.Methods);
+
+    public FieldDefinition? Own(FieldReference? reference)
+    {
+        if (reference is null) return null;
+        var field = reference.Resolve();
+        return field is not null && field.IsStatic && field.Module == module ? field : null;
+    }
+
+    public MethodDefinition? Own(MethodReference? reference)
+    {
+        if (reference is null) return null;
+        var method = reference.Resolve();
+        return method is not null && method.Module == module ? method : null;
+    }
+
+    IEnumerable<FieldReference> ReturnedStatics(MethodReference method) =>
+        Own(method) is { } def && returnedStatics.TryGetValue(def, out var set) ? set : Enumerable.Empty<FieldReference>();
+
+    public MethodFacts Get(MethodDefinition method)
+    {
+        if (facts.TryGetValue(method, out var known)) return known;
+        var result = new MethodFacts(method);
+        facts[method] = result;
+        if (!method.HasBody) return result;
+        var flow = new StackFlow(method, ReturnedStatics);
+        result.Flow = flow;
+
+        foreach (var ins in method.Body.Instructions)
+        {
+            switch (ins.OpCode.Code)
+            {
+                case Code.Ldsfld:
+                case Code.Ldsflda:
+                    if (Own(ins.Operand as FieldReference) is { } read) result.Accesses.Add(new FieldAccess(read, method, ins, false));
+                    break;
+                case Code.Stsfld:
+                    if (Own(ins.Operand as FieldReference) is { } written) result.Accesses.Add(new FieldAccess(written, method, ins, true));
+                    break;
+                case Code.Call: case Code.Callvirt: case Code.Newobj: case Code.Ldftn: case Code.Ldvirtftn:
+                {
+                    var callee = (MethodReference)ins.Operand;
+                    if (Own(callee) is { } own)
+                    {
+                        result.Calls.Add((ins, own));
+                        if (ins.OpCode.Code is Code.Callvirt or Code.Ldvirtftn && own.IsVirtual && virtualsByName.TryGetValue(own.Name, out var overrides))
+                            foreach (var o in overrides)
+                                if (o != own && o.Parameters.Count == own.Parameters.Count) result.Calls.Add((ins, o));
+                    }
+                    else if (!callee.HasThis && ins.OpCode.Code == Code.Call)
+                        result.ExternalCalls.Add(callee.DeclaringType.FullName + "." + callee.Name);
+                    break;
+                }
+            }
+            foreach (var (origin, write) in Uses(ins, flow))
+                if (origin.Kind is OriginKind.Static or OriginKind.StaticAddress && Own(origin.Field) is { } f)
+                    result.Accesses.Add(new FieldAccess(f, method, ins, write));
+        }
+        return result;
+    }
+
+    /// <summary>Whether the method may change the object its <paramref name="index"/>-th parameter refers to.</summary>
+    public bool MutatesParameter(MethodDefinition method, int index)
+    {
+        var key = (method, index);
+        if (mutatesParameter.TryGetValue(key, out var known)) return known;
+        mutatesParameter[key] = true; // recursion: assume the worst while looking
+        var argument = index + (method.HasThis ? 1 : 0);
+        var result = method.HasBody && Get(method).Flow is { } flow &&
+                     method.Body.Instructions.Any(ins => Uses(ins, flow).Any(u => u.Write &&
+                         u.Origin.Kind is OriginKind.Argument or OriginKind.ArgumentAddress && u.Origin.Index == argument));
+        if (!method.HasBody) result = true;
+        mutatesParameter[key] = result;
+        return result;
+    }
+
+    /// <summary>
+    /// The values <paramref name="ins"/> consumes, each with whether the use may change the object (or storage) it refers to.
+    /// A value stored somewhere else escapes: that counts as a write too, since it can be changed from there.
+    /// </summary>
+    IEnumerable<(Origin Origin, bool Write)> Uses(Instruction ins, StackFlow flow)
+    {
+        var code = ins.OpCode.Code;
+        switch (code)
+        {
+            case Code.Call: case Code.Callvirt: case Code.Newobj:
+            {
+                var callee = (MethodReference)ins.Operand;
+                var pops = StackFlow.Pops(ins, flow.Method);
+                var hasReceiver = callee.HasThis && code != Code.Newobj;
+                for (var n = 0; n < pops; n++)
+                {
+                    bool write;
+                    if (hasReceiver && n == 0)
+                        write = !MemberRules.IsReadOnlyOnReceiver(callee);
+                    else
+                    {
+                        var parameter = n - (hasReceiver ? 1 : 0);
+                        write = Own(callee) is { } own
+                            ? own.HasBody ? MutatesParameter(own, parameter) : true
+                            : !MemberRules.IsReadOnlyOnArgument(callee);
+                    }
+                    foreach (var o in flow.Operand(ins, n)) yield return (o, write);
+                }
+                break;
+            }
+            case Code.Stfld:
+                foreach (var o in flow.Operand(ins, 0)) yield return (o, true);
+                foreach (var o in flow.Operand(ins, 1)) yield return (o, true);
+                break;
+            case Code.Stsfld:
+                foreach (var o in flow.Operand(ins, 0)) yield return (o, true);
+                break;
+            case Code.Stelem_Any: case Code.Stelem_I: case Code.Stelem_I1: case Code.Stelem_I2: case Code.Stelem_I4:
+            case Code.Stelem_I8: case Code.Stelem_R4: case Code.Stelem_R8: case Code.Stelem_Ref:
+                foreach (var o in flow.Operand(ins, 0)) yield return (o, true);
+                foreach (var o in flow.Operand(ins, 2)) yield return (o, true);
+                break;
+            case Code.Ldelema:
+                foreach (var o in flow.Operand(ins, 0)) yield return (o, true);
+                break;
+            case Code.Stind_I: case Code.Stind_I1: case Code.Stind_I2: case Code.Stind_I4: case Code.Stind_I8:
+            case Code.Stind_R4: case Code.Stind_R8: case Code.Stind_Ref: case Code.Stobj: case Code.Initobj:
+                foreach (var o in flow.Operand(ins, 0)) yield return (o, true);
+                if (code is not Code.Initobj) foreach (var o in flow.Operand(ins, 1)) yield return (o, true);
+                break;
+            case Code.Ldfld: case Code.Ldflda: case Code.Ldlen:
+            case Code.Ldelem_Any: case Code.Ldelem_I: case Code.Ldelem_I1: case Code.Ldelem_I2: case Code.Ldelem_I4:
+            case Code.Ldelem_I8: case Code.Ldelem_R4: case Code.Ldelem_R8: case Code.Ldelem_Ref: case Code.Ldelem_U1:
+            case Code.Ldelem_U2: case Code.Ldelem_U4:
+                foreach (var o in flow.Operand(ins, 0)) yield return (o, code == Code.Ldflda);
+                break;
+        }
+    }
+}

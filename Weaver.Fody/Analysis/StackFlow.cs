@@ -1,0 +1,319 @@
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+
+namespace Weaving.Fody.Analysis;
+
+/// <summary>Where a value on the evaluation stack may have come from.</summary>
+public enum OriginKind { Other, Local, LocalAddress, Argument, ArgumentAddress, Static, StaticAddress, Fresh, CallResult }
+
+public readonly struct Origin : IEquatable<Origin>
+{
+    public Origin(OriginKind kind, int index = -1, object? item = null) { Kind = kind; Index = index; Item = item; }
+    public OriginKind Kind { get; }
+    /// <summary>Local or argument index.</summary>
+    public int Index { get; }
+    /// <summary>The field (Static*), or the instruction (Fresh, CallResult).</summary>
+    public object? Item { get; }
+    public FieldReference? Field => Item as FieldReference;
+    public bool Equals(Origin other) => Kind == other.Kind && Index == other.Index && ReferenceEquals(Item, other.Item);
+    public override bool Equals(object? obj) => obj is Origin o && Equals(o);
+    public override int GetHashCode() => ((int)Kind * 397) ^ Index ^ (Item?.GetHashCode() ?? 0);
+    public override string ToString() => $"{Kind}{(Index >= 0 ? Index.ToString() : "")}{(Item is null ? "" : ":" + Item)}";
+    public static readonly Origin Unknown = new(OriginKind.Other);
+}
+
+/// <summary>
+/// An abstract interpretation of one method body: for every instruction, the possible origins of each stack slot and
+/// each local before it runs. Answers "which value does this call receive", "is this result discarded", "does this
+/// object come from a static field" without ever editing IL.
+/// </summary>
+public sealed class StackFlow
+{
+    const int MaxOrigins = 12;
+    public sealed class State
+    {
+        public HashSet<Origin>[] Stack = [];
+        public HashSet<Origin>[] Locals = [];
+        public State Clone() => new()
+        {
+            Stack = Stack.Select(s => new HashSet<Origin>(s)).ToArray(),
+            Locals = Locals.Select(s => new HashSet<Origin>(s)).ToArray(),
+        };
+    }
+
+    readonly Dictionary<Instruction, State> before = new();
+    readonly Func<MethodReference, IEnumerable<FieldReference>>? returnedStatics;
+
+    public MethodDefinition Method { get; }
+
+    public StackFlow(MethodDefinition method, Func<MethodReference, IEnumerable<FieldReference>>? returnedStatics = null)
+    {
+        Method = method;
+        this.returnedStatics = returnedStatics;
+        if (method.HasBody) Run();
+    }
+
+    /// <summary>The state before <paramref name="instruction"/> runs, or null when it is unreachable.</summary>
+    public State? Before(Instruction instruction) => before.TryGetValue(instruction, out var s) ? s : null;
+
+    /// <summary>Origins of the n-th value popped by <paramref name="instruction"/> (0 = the deepest, e.g. the receiver of a call).</summary>
+    public IReadOnlyCollection<Origin> Operand(Instruction instruction, int n)
+    {
+        var state = Before(instruction);
+        if (state is null) return [];
+        var pops = Pops(instruction, Method);
+        if (pops < 0 || pops > state.Stack.Length) return [Origin.Unknown];
+        var index = state.Stack.Length - pops + n;
+        return index >= 0 && index < state.Stack.Length ? state.Stack[index] : [Origin.Unknown];
+    }
+
+    void Run()
+    {
+        var body = Method.Body;
+        var localCount = body.Variables.Count;
+        var work = new Queue<Instruction>();
+        void Seed(Instruction at, int stackDepth)
+        {
+            var s = new State
+            {
+                Stack = Enumerable.Range(0, stackDepth).Select(_ => new HashSet<Origin> { Origin.Unknown }).ToArray(),
+                Locals = Enumerable.Range(0, localCount).Select(_ => new HashSet<Origin>()).ToArray(),
+            };
+            if (Merge(at, s)) work.Enqueue(at);
+        }
+        if (body.Instructions.Count == 0) return;
+        Seed(body.Instructions[0], 0);
+        foreach (var handler in body.ExceptionHandlers)
+        {
+            var depth = handler.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter ? 1 : 0;
+            Seed(handler.HandlerStart, depth);
+            if (handler.FilterStart is not null) Seed(handler.FilterStart, 1);
+        }
+
+        var guard = 0;
+        while (work.Count > 0 && guard++ < 200_000)
+        {
+            var ins = work.Dequeue();
+            var state = before[ins].Clone();
+            Step(ins, state);
+            foreach (var next in Successors(ins))
+                if (Merge(next, state)) work.Enqueue(next);
+        }
+    }
+
+    bool Merge(Instruction at, State incoming)
+    {
+        if (!before.TryGetValue(at, out var existing))
+        {
+            before[at] = incoming.Clone();
+            return true;
+        }
+        var changed = false;
+        if (existing.Stack.Length != incoming.Stack.Length)
+        {
+            // Inconsistent stack heights do not occur in valid IL; keep the first and make it unknown.
+            foreach (var slot in existing.Stack) changed |= slot.Add(Origin.Unknown);
+            return changed;
+        }
+        for (var i = 0; i < existing.Stack.Length; i++) changed |= Union(existing.Stack[i], incoming.Stack[i]);
+        for (var i = 0; i < existing.Locals.Length; i++) changed |= Union(existing.Locals[i], incoming.Locals[i]);
+        return changed;
+    }
+
+    static bool Union(HashSet<Origin> into, HashSet<Origin> from)
+    {
+        var changed = false;
+        foreach (var o in from)
+        {
+            if (into.Count >= MaxOrigins)
+            {
+                changed |= into.Add(Origin.Unknown);
+                break;
+            }
+            changed |= into.Add(o);
+        }
+        return changed;
+    }
+
+    public static IEnumerable<Instruction> Successors(Instruction ins)
+    {
+        var op = ins.OpCode;
+        switch (op.FlowControl)
+        {
+            case FlowControl.Branch:
+                if (ins.Operand is Instruction t) yield return t;
+                yield break;
+            case FlowControl.Cond_Branch:
+                if (ins.Operand is Instruction c) yield return c;
+                else if (ins.Operand is Instruction[] targets) foreach (var x in targets) yield return x;
+                if (ins.Next is not null) yield return ins.Next;
+                yield break;
+            case FlowControl.Return:
+            case FlowControl.Throw:
+                yield break;
+            default:
+                if (op.Code is Code.Endfinally or Code.Endfilter) yield break;
+                if (ins.Next is not null) yield return ins.Next;
+                yield break;
+        }
+    }
+
+    void Step(Instruction ins, State s)
+    {
+        var stack = new List<HashSet<Origin>>(s.Stack);
+        HashSet<Origin> Pop()
+        {
+            if (stack.Count == 0) return [Origin.Unknown];
+            var top = stack[stack.Count - 1];
+            stack.RemoveAt(stack.Count - 1);
+            return top;
+        }
+        void Push(params Origin[] origins) => stack.Add(new HashSet<Origin>(origins));
+
+        var code = ins.OpCode.Code;
+        switch (code)
+        {
+            case Code.Ldloc_0: case Code.Ldloc_1: case Code.Ldloc_2: case Code.Ldloc_3: case Code.Ldloc_S: case Code.Ldloc:
+            {
+                var index = LocalIndex(ins);
+                var set = new HashSet<Origin> { new(OriginKind.Local, index) };
+                if (index >= 0 && index < s.Locals.Length) set.UnionWith(s.Locals[index]);
+                stack.Add(set);
+                break;
+            }
+            case Code.Stloc_0: case Code.Stloc_1: case Code.Stloc_2: case Code.Stloc_3: case Code.Stloc_S: case Code.Stloc:
+            {
+                var index = LocalIndex(ins);
+                var value = Pop();
+                if (index >= 0 && index < s.Locals.Length)
+                    s.Locals[index] = new HashSet<Origin>(value.Where(o => !(o.Kind == OriginKind.Local && o.Index == index)));
+                break;
+            }
+            case Code.Ldloca: case Code.Ldloca_S:
+                Push(new Origin(OriginKind.LocalAddress, LocalIndex(ins)));
+                break;
+            case Code.Ldarg_0: case Code.Ldarg_1: case Code.Ldarg_2: case Code.Ldarg_3: case Code.Ldarg_S: case Code.Ldarg:
+                Push(new Origin(OriginKind.Argument, ArgumentIndex(ins)));
+                break;
+            case Code.Ldarga: case Code.Ldarga_S:
+                Push(new Origin(OriginKind.ArgumentAddress, ArgumentIndex(ins)));
+                break;
+            case Code.Ldsfld:
+                Push(new Origin(OriginKind.Static, -1, ins.Operand));
+                break;
+            case Code.Ldsflda:
+                Push(new Origin(OriginKind.StaticAddress, -1, ins.Operand));
+                break;
+            case Code.Dup:
+            {
+                var top = Pop();
+                stack.Add(top);
+                stack.Add(new HashSet<Origin>(top));
+                break;
+            }
+            case Code.Newobj: case Code.Newarr:
+            {
+                var pops = Pops(ins, Method);
+                for (var i = 0; i < pops; i++) Pop();
+                Push(new Origin(OriginKind.Fresh, -1, ins));
+                break;
+            }
+            case Code.Call: case Code.Callvirt:
+            {
+                var method = (MethodReference)ins.Operand;
+                var pops = Pops(ins, Method);
+                for (var i = 0; i < pops; i++) Pop();
+                if (method.ReturnType.MetadataType != MetadataType.Void)
+                {
+                    var set = new HashSet<Origin> { new(OriginKind.CallResult, -1, ins) };
+                    if (returnedStatics is not null)
+                        foreach (var f in returnedStatics(method)) set.Add(new Origin(OriginKind.Static, -1, f));
+                    stack.Add(set);
+                }
+                break;
+            }
+            case Code.Castclass: case Code.Isinst: case Code.Unbox_Any: case Code.Box:
+                // the same object, seen through another type
+                stack.Add(Pop());
+                break;
+            case Code.Leave: case Code.Leave_S: case Code.Endfinally:
+                stack.Clear();
+                break;
+            default:
+            {
+                var pops = Pops(ins, Method);
+                if (pops < 0) { stack.Clear(); break; }
+                for (var i = 0; i < pops; i++) Pop();
+                for (var i = 0; i < Pushes(ins); i++) Push(Origin.Unknown);
+                break;
+            }
+        }
+        s.Stack = stack.ToArray();
+    }
+
+    public static int LocalIndex(Instruction ins) => ins.OpCode.Code switch
+    {
+        Code.Ldloc_0 or Code.Stloc_0 => 0,
+        Code.Ldloc_1 or Code.Stloc_1 => 1,
+        Code.Ldloc_2 or Code.Stloc_2 => 2,
+        Code.Ldloc_3 or Code.Stloc_3 => 3,
+        _ => ins.Operand is VariableDefinition v ? v.Index : -1,
+    };
+
+    public static int ArgumentIndex(Instruction ins) => ins.OpCode.Code switch
+    {
+        Code.Ldarg_0 => 0,
+        Code.Ldarg_1 => 1,
+        Code.Ldarg_2 => 2,
+        Code.Ldarg_3 => 3,
+        // The parameter's index in the IL argument list: shifted by one for instance methods.
+        _ => ins.Operand is ParameterDefinition p ? p.Index + (p.Method is MethodReference m && m.HasThis ? 1 : 0) : -1,
+    };
+
+    /// <summary>How many values the instruction pops; -1 when it empties the stack.</summary>
+    public static int Pops(Instruction ins, MethodDefinition inMethod)
+    {
+        var op = ins.OpCode;
+        if (op.FlowControl == FlowControl.Call || op.Code == Code.Newobj)
+        {
+            if (op.Code == Code.Calli)
+            {
+                var site = (CallSite)ins.Operand;
+                return site.Parameters.Count + (site.HasThis && !site.ExplicitThis ? 1 : 0) + 1;
+            }
+            var method = (IMethodSignature)ins.Operand;
+            var count = method.Parameters.Count;
+            if (op.Code != Code.Newobj && method.HasThis && !method.ExplicitThis) count++;
+            return count;
+        }
+        if (op.Code == Code.Ret) return inMethod.ReturnType.MetadataType == MetadataType.Void ? 0 : 1;
+        return op.StackBehaviourPop switch
+        {
+            StackBehaviour.Pop0 => 0,
+            StackBehaviour.Pop1 or StackBehaviour.Popi or StackBehaviour.Popref => 1,
+            StackBehaviour.Pop1_pop1 or StackBehaviour.Popi_pop1 or StackBehaviour.Popi_popi or StackBehaviour.Popi_popi8
+                or StackBehaviour.Popi_popr4 or StackBehaviour.Popi_popr8 or StackBehaviour.Popref_pop1 or StackBehaviour.Popref_popi => 2,
+            StackBehaviour.Popi_popi_popi or StackBehaviour.Popref_popi_popi or StackBehaviour.Popref_popi_popi8
+                or StackBehaviour.Popref_popi_popr4 or StackBehaviour.Popref_popi_popr8 or StackBehaviour.Popref_popi_popref => 3,
+            StackBehaviour.PopAll => -1,
+            _ => 0,
+        };
+    }
+
+    public static int Pushes(Instruction ins)
+    {
+        var op = ins.OpCode;
+        if (op.FlowControl == FlowControl.Call)
+        {
+            var sig = ins.Operand as IMethodSignature;
+            return sig is null || sig.ReturnType.MetadataType == MetadataType.Void ? 0 : 1;
+        }
+        if (op.Code == Code.Newobj) return 1;
+        return op.StackBehaviourPush switch
+        {
+            StackBehaviour.Push0 => 0,
+            StackBehaviour.Push1_push1 => 2,
+            _ => 1,
+        };
+    }
+}

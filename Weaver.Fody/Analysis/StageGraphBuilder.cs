@@ -1,0 +1,127 @@
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+using Weaving.Fody.Plan;
+using CallSite = Weaving.Fody.Plan.CallSite;
+
+namespace Weaving.Fody.Analysis;
+
+/// <summary>
+/// Finds the stages: every handler reachable from the source through continuations, plus the methods marked [Stage].
+/// Calls are cut only inside the source and the stages.
+/// </summary>
+public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules, WeaverOptions options)
+{
+    public sealed class Result
+    {
+        public List<MethodDefinition> Stages { get; } = [];
+        public Dictionary<Instruction, CallSite> Sites { get; } = new();
+        public List<Diagnostic> Diagnostics { get; } = [];
+        public bool IsCut(Instruction call) => Sites.TryGetValue(call, out var site) && site.Cut;
+    }
+
+    /// <param name="source">The entry point, or null for a library.</param>
+    /// <param name="keptSynchronous">Handlers that analysis already decided must run synchronously (fused with the source).</param>
+    public Result Build(MethodDefinition? source, ISet<MethodDefinition> keptSynchronous)
+    {
+        var forced = facts.AllMethods().Where(m => HasAttribute(m, "StageAttribute")).ToList();
+        // Optimistic first: assume every candidate call is cut, then withdraw until nothing changes. Withdrawing one
+        // call can only make others impossible (an effect after them, a parameter no longer owned), never possible.
+        var withdrawn = new Dictionary<Instruction, string>();
+        while (true)
+        {
+            var result = Walk(source, forced, keptSynchronous, withdrawn);
+            var changed = false;
+            var stageSet = new HashSet<MethodDefinition>(result.Stages);
+            foreach (var site in result.Sites.Values.Where(s => s.Cut).ToList())
+            {
+                var ownsParameters = OwnsParameters(site.Caller, result, source);
+                var why = forced.Contains(site.Callee)
+                    ? null
+                    : rules.WhyNotCut(site.Caller, site.Instruction, site.Callee, result.IsCut, ownsParameters);
+                if (why is null) continue;
+                withdrawn[site.Instruction] = why;
+                changed = true;
+            }
+            if (!changed) return result;
+        }
+    }
+
+    Result Walk(MethodDefinition? source, List<MethodDefinition> forced, ISet<MethodDefinition> keptSynchronous,
+        Dictionary<Instruction, string> withdrawn)
+    {
+        var result = new Result();
+        var scanned = new HashSet<MethodDefinition>();
+        var work = new Queue<MethodDefinition>();
+        if (source is not null) { scanned.Add(source); work.Enqueue(source); }
+        foreach (var m in forced)
+        {
+            if (rules.WhyNotAHandler(m) is { } why)
+            {
+                result.Diagnostics.Add(SourceLocator.Diagnostic("WEAV003", Severity.Warning,
+                    $"[Stage] on {SourceLocator.Describe(m)} has no effect: {why}.", m, null));
+                continue;
+            }
+            if (scanned.Add(m)) { result.Stages.Add(m); work.Enqueue(m); }
+        }
+        // [Stage] makes every call to the method a continuation, wherever it is.
+        if (forced.Count > 0)
+            foreach (var m in facts.AllMethods())
+                if (scanned.Add(m) && m.HasBody && facts.Get(m).Calls.Any(c => forced.Contains(c.Callee))) work.Enqueue(m);
+
+        while (work.Count > 0)
+        {
+            var caller = work.Dequeue();
+            foreach (var (at, callee) in facts.Get(caller).Calls)
+            {
+                if (at.OpCode.Code != Code.Call || result.Sites.ContainsKey(at)) continue;
+                if (callee == caller && source == caller) continue;
+                var isForced = forced.Contains(callee);
+                if (!isForced && !IsStageCandidate(caller, callee, source)) continue;
+                string? reason = null;
+                if (HasAttribute(callee, "InlineAttribute")) reason = "[Inline] keeps it synchronous";
+                else if (options.Excludes(callee)) reason = "the Exclude option of FodyWeavers.xml keeps it synchronous";
+                else if (keptSynchronous.Contains(callee)) reason = "it shares state with the source, which reads that state (see WEAV020)";
+                else if (rules.WhyNotAHandler(callee) is { } notHandler) reason = notHandler;
+                else if (withdrawn.TryGetValue(at, out var w)) reason = w;
+
+                var site = new CallSite(caller, at, callee, reason is null, reason);
+                var point = SourceLocator.Find(caller, at);
+                site.File = point?.Document.Url;
+                site.Line = point?.StartLine ?? 0;
+                result.Sites[at] = site;
+                if (site.Cut && scanned.Add(callee))
+                {
+                    result.Stages.Add(callee);
+                    work.Enqueue(callee);
+                }
+                else if (site.Cut && !result.Stages.Contains(callee))
+                    result.Stages.Add(callee);
+            }
+        }
+        return result;
+    }
+
+    // Only calls to static void methods of this module are candidates; other calls are ordinary computation.
+    static bool IsStageCandidate(MethodDefinition caller, MethodDefinition callee, MethodDefinition? source) =>
+        callee.IsStatic && callee.ReturnType.MetadataType == MetadataType.Void && !callee.IsConstructor
+        && callee != source && !callee.Name.StartsWith("<", StringComparison.Ordinal)
+        && !callee.IsSpecialName && callee.HasBody
+        && !IsCompilerGenerated(callee.DeclaringType);
+
+    static bool IsCompilerGenerated(TypeDefinition type) =>
+        type.Name.StartsWith("<", StringComparison.Ordinal) || type.CustomAttributes.Any(a => a.AttributeType.Name == "CompilerGeneratedAttribute");
+
+    // A parameter is a handler's own only if every call of that handler in the assembly is a continuation.
+    bool OwnsParameters(MethodDefinition caller, Result result, MethodDefinition? source)
+    {
+        if (caller == source) return true;
+        if (!result.Stages.Contains(caller)) return false;
+        foreach (var method in facts.AllMethods())
+            foreach (var (at, callee) in facts.Get(method).Calls)
+                if (callee == caller && !result.IsCut(at)) return false;
+        return true;
+    }
+
+    public static bool HasAttribute(MethodDefinition method, string name) =>
+        method.CustomAttributes.Any(a => a.AttributeType.Name == name && a.AttributeType.Namespace == "Weaving");
+}

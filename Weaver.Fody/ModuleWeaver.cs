@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using System.Text;
+using Fody;
+using Mono.Cecil;
+using Weaving.Fody.Analysis;
+using Weaving.Fody.Plan;
+using Weaving.Fody.Rewriting;
+using Weaving.Fody.StageMap;
+
+namespace Weaving.Fody;
+
+/// <summary>
+/// Cuts an event-loop program into pipeline stages. Reads top to bottom as the steps it takes:
+/// options -> analysis (continuations, stage graph, state placement, groups and ordering) -> plan -> rewriting -> stage map.
+/// </summary>
+public sealed class ModuleWeaver : BaseModuleWeaver
+{
+    /// <summary>The plan of the last run, for tests.</summary>
+    public WeavingPlan? Plan { get; private set; }
+
+    /// <summary>Every method the last run created or edited, for tests that force the JIT over them.</summary>
+    public IReadOnlyCollection<MethodDefinition> TouchedMethods { get; private set; } = [];
+
+    public override void Execute()
+    {
+        WeaverOptions options;
+        try
+        {
+            options = WeaverOptions.Parse(Config);
+        }
+        catch (WeaverConfigException e)
+        {
+            WriteError(e.Message);
+            return;
+        }
+
+        if (ModuleDefinition.Assembly.CustomAttributes.Any(a => a.AttributeType.FullName == "Weaving.Woven.WovenAssemblyAttribute"))
+        {
+            WriteError($"WEAV002: {ModuleDefinition.Assembly.Name.Name} is already woven; weaving it again would cut the generated code. Rebuild from source (a clean build) instead.");
+            return;
+        }
+
+        var plan = new Analyzer(ModuleDefinition, options).Analyze();
+        Plan = plan;
+        var buildHash = BuildHash(plan);
+        var json = StageMapWriter.Json(plan, buildHash);
+
+        Report(plan, options);
+
+        if (plan.Stages.Count > 0)
+        {
+            var rewriter = new Rewriter(ModuleDefinition, plan, new RuntimeReferences(ModuleDefinition, FindTypeDefinition));
+            rewriter.Apply(buildHash, Encoding.UTF8.GetBytes(json));
+            TouchedMethods = rewriter.TouchedMethods;
+        }
+        else
+        {
+            WriteMessage($"Weaving: {plan.AssemblyName} has no handlers to cut; the assembly is left unchanged.", MessageImportance.High);
+        }
+
+        if (options.StageMap) WriteStageMap(plan, json);
+        WriteMessage($"Weaving: {plan.AssemblyName}: {StageMapWriter.Summary(plan)}", MessageImportance.High);
+    }
+
+    void Report(WeavingPlan plan, WeaverOptions options)
+    {
+        foreach (var group in plan.Groups)
+        {
+            var state = group.OwnedFields.Where(f => f.Moves).Select(f => f.Field.Name).ToList();
+            WriteMessage($"Weaving: group {group.Name}: stages {string.Join(", ", group.Stages.Select(s => s.Name))}" +
+                         (state.Count > 0 ? $"; state {string.Join(", ", state)}" : "; no state"), MessageImportance.High);
+        }
+        foreach (var d in plan.Diagnostics)
+        {
+            var text = $"{d.Id}: {d.Message}";
+            switch (d.Severity)
+            {
+                case Severity.Error: WriteError(text, d.SequencePoint); break;
+                case Severity.Warning: WriteWarning(text, d.SequencePoint); break;
+                default: WriteMessage((d.File is null ? "" : $"{d.File}({d.Line}): ") + text, options.Verbose ? MessageImportance.High : MessageImportance.Normal); break;
+            }
+        }
+        if (!options.Verbose) return;
+        foreach (var field in plan.Fields)
+            WriteMessage($"Weaving: field {field.Name}: {field.Placement.ToString().ToLowerInvariant()}" +
+                         $"{(field.Group is null ? "" : " in " + field.Group.Name)} ({field.Reason})", MessageImportance.High);
+        foreach (var site in plan.CallSites)
+            WriteMessage($"Weaving: call {site.Caller.Name} -> {site.Callee.Name} at line {site.Line}: {(site.Cut ? "cut" : "synchronous: " + site.Reason)}", MessageImportance.High);
+    }
+
+    void WriteStageMap(WeavingPlan plan, string json)
+    {
+        var basePath = Path.Combine(Path.GetDirectoryName(AssemblyFilePath) ?? ".", Path.GetFileNameWithoutExtension(AssemblyFilePath));
+        File.WriteAllText(basePath + ".stages.json", json);
+        File.WriteAllText(basePath + ".stages.md", StageMapWriter.Markdown(plan));
+    }
+
+    // Identifies the woven build: hosts refuse messages from another one.
+    string BuildHash(WeavingPlan plan)
+    {
+        using var sha = SHA256.Create();
+        var bytes = sha.ComputeHash(Encoding.UTF8.GetBytes(ModuleDefinition.Mvid + "|" + StageMapWriter.Json(plan, "")));
+        return BitConverter.ToString(bytes, 0, 12).Replace("-", "").ToLowerInvariant();
+    }
+
+    public override IEnumerable<string> GetAssembliesForScanning()
+    {
+        yield return "netstandard";
+        yield return "mscorlib";
+        yield return "System";
+        yield return "System.Runtime";
+        yield return "System.Private.CoreLib";
+        yield return "Weaver";
+    }
+
+    // Woven code calls Weaver.dll at run time: keep the reference.
+    public override bool ShouldCleanReference => false;
+}

@@ -1,0 +1,91 @@
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+
+namespace Weaving.Fody.Plan;
+
+// The plan is what analysis decides and rewriting carries out; the stage map is printed from it.
+// Plain data: tests assert on it without reading IL.
+
+public enum Placement { Constant, Owned, Streamed, Shared }
+
+public enum Severity { Info, Warning, Error }
+
+public sealed class Diagnostic(string id, Severity severity, string message, string? file, int line, SequencePoint? point)
+{
+    public string Id { get; } = id;
+    public Severity Severity { get; } = severity;
+    public string Message { get; } = message;
+    public string? File { get; } = file;
+    public int Line { get; } = line;
+    /// <summary>For Fody, which turns it into an MSBuild warning at the user's source line.</summary>
+    public SequencePoint? SequencePoint { get; } = point;
+    public override string ToString() => $"{(File is null ? "" : $"{System.IO.Path.GetFileName(File)}({Line}): ")}{Id}: {Message}";
+}
+
+public sealed class Stage(string name, MethodDefinition handler)
+{
+    public string Name { get; } = name;
+    public MethodDefinition Handler { get; } = handler;
+    public string Method { get; } = handler.DeclaringType.FullName + "." + handler.Name;
+    public Group Group { get; set; } = null!;
+    /// <summary>The message holds objects the receiver could mutate: in memory it is copied, as a broker would.</summary>
+    public bool CopyArguments { get; set; }
+    /// <summary>Stages the source may have posted to that force a drain before the source posts here.</summary>
+    public List<Stage> BarrierAfter { get; } = [];
+    /// <summary>Stages this one hands work to.</summary>
+    public List<Stage> Next { get; } = [];
+    /// <summary>Static members of other assemblies the stage calls (console, files, clocks...).</summary>
+    public SortedSet<string> ExternalCalls { get; } = new(StringComparer.Ordinal);
+    public override string ToString() => Name;
+}
+
+public sealed class Group(string name)
+{
+    public string Name { get; set; } = name;
+    public List<Stage> Stages { get; } = [];
+    public int Rank { get; set; }
+    public List<FieldPlan> OwnedFields { get; } = [];
+    public bool OwnsState => OwnedFields.Count > 0;
+    /// <summary>Why the stages were fused, one sentence each.</summary>
+    public List<string> FusionReasons { get; } = [];
+    public override string ToString() => Name;
+}
+
+public sealed class FieldPlan(FieldDefinition field, Placement placement, Group? group, string reason)
+{
+    public FieldDefinition Field { get; } = field;
+    // Kept at creation: rewriting removes moved fields from their type.
+    public string Name { get; } = field.DeclaringType.FullName + "." + field.Name;
+    public Placement Placement { get; set; } = placement;
+    /// <summary>The owning group (owned) or the fused group (shared); null for constants and source-only fields.</summary>
+    public Group? Group { get; set; } = group;
+    /// <summary>The field moves into the group's state object (false: it stays static, e.g. its type is private to another class).</summary>
+    public bool Moves { get; set; }
+    public string Reason { get; set; } = reason;
+}
+
+public sealed class CallSite(MethodDefinition caller, Instruction instruction, MethodDefinition callee, bool cut, string? reason)
+{
+    public MethodDefinition Caller { get; } = caller;
+    public Instruction Instruction { get; } = instruction;
+    public MethodDefinition Callee { get; } = callee;
+    public bool Cut { get; } = cut;
+    public string? Reason { get; } = reason;
+    public string? File { get; set; }
+    public int Line { get; set; }
+}
+
+public sealed class WeavingPlan
+{
+    public string AssemblyName { get; set; } = "";
+    public MethodDefinition? Source { get; set; }
+    public List<Stage> Stages { get; } = [];
+    public List<Group> Groups { get; } = [];
+    public List<FieldPlan> Fields { get; } = [];
+    public List<CallSite> CallSites { get; } = [];
+    public List<Diagnostic> Diagnostics { get; } = [];
+    /// <summary>Source posts that wait for a drain first: (earlier stage, later stage).</summary>
+    public List<(Stage Before, Stage After)> Barriers { get; } = [];
+
+    public Stage? StageOf(MethodDefinition handler) => Stages.FirstOrDefault(s => s.Handler == handler);
+}

@@ -1,0 +1,50 @@
+using Mono.Cecil;
+
+namespace Weaving.Fody.Rewriting;
+
+/// <summary>Every reference the woven code needs, imported into the module once and kept.</summary>
+public sealed class RuntimeReferences
+{
+    public RuntimeReferences(ModuleDefinition module, Func<string, TypeDefinition> findType)
+    {
+        TypeReference Type(string name) => module.ImportReference(findType(name));
+        MethodReference Method(string type, string name, int parameters, string? firstParameter = null) =>
+            module.ImportReference(findType(type).Methods.First(m => m.Name == name && m.Parameters.Count == parameters
+                && (firstParameter is null || m.Parameters[0].ParameterType.FullName == firstParameter)));
+        MethodReference Constructor(string type, int parameters) => Method(type, ".ctor", parameters);
+
+        StageMessage = Type("Weaving.StageMessage");
+        StageMessageConstructor = Constructor("Weaving.StageMessage", 0);
+        Post = Method("Weaving.Pipeline", "Post", 1);
+        StartSource = Method("Weaving.Pipeline", "StartSource", 1);
+        FinishSourceVoid = Method("Weaving.Pipeline", "FinishSource", 0);
+        FinishSourceInt = Method("Weaving.Pipeline", "FinishSource", 1);
+        WovenAssemblyConstructor = Constructor("Weaving.Woven.WovenAssemblyAttribute", 2);
+        WovenGroupConstructor = Constructor("Weaving.Woven.WovenGroupAttribute", 3);
+        WovenStageConstructor = Constructor("Weaving.Woven.WovenStageAttribute", 5);
+        SystemType = Type("System.Type");
+        GetTypeFromHandle = Method("System.Type", "GetTypeFromHandle", 1);
+        ObjectConstructor = Constructor("System.Object", 0);
+        CompilerGeneratedConstructor = Constructor("System.Runtime.CompilerServices.CompilerGeneratedAttribute", 0);
+        RuntimeVersion = findType("Weaving.Pipeline").Module.Assembly.Name.Version?.ToString() ?? "0.0.0.0";
+    }
+
+    public TypeReference StageMessage { get; }
+    public MethodReference StageMessageConstructor { get; }
+    public MethodReference Post { get; }
+    public MethodReference StartSource { get; }
+    public MethodReference FinishSourceVoid { get; }
+    public MethodReference FinishSourceInt { get; }
+    public MethodReference WovenAssemblyConstructor { get; }
+    public MethodReference WovenGroupConstructor { get; }
+    public MethodReference WovenStageConstructor { get; }
+    public TypeReference SystemType { get; }
+    public MethodReference GetTypeFromHandle { get; }
+    public MethodReference ObjectConstructor { get; }
+    public MethodReference CompilerGeneratedConstructor { get; }
+    /// <summary>Version of the Weaver.dll the module is woven against.</summary>
+    public string RuntimeVersion { get; }
+
+    public void MarkGenerated(ICustomAttributeProvider member) =>
+        member.CustomAttributes.Add(new CustomAttribute(CompilerGeneratedConstructor));
+}
