@@ -44,7 +44,9 @@ public static class Fixtures
         Directory.GetDirectories(Path.Combine(RepoRoot, "TestAssemblies"))
             .Select(Path.GetFileName)
             .Where(n => n is not null && !notDifferential.Contains(n)
-                        && File.Exists(Path.Combine(RepoRoot, "TestAssemblies", n, n + ".csproj")))
+                        && File.Exists(Path.Combine(RepoRoot, "TestAssemblies", n, n + ".csproj"))
+                        // hand-written stand-ins for woven code are not woven by the build
+                        && !File.ReadAllText(Path.Combine(RepoRoot, "TestAssemblies", n, n + ".csproj")).Contains("<DisableFody>true</DisableFody>"))
             .OrderBy(n => n, StringComparer.Ordinal)
             .Select(n => new object[] { n! });
 
