@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using Weaving.Host.Messaging;
+using Weaving.Host.Startup;
+
+namespace Weaving.Host.Hosting;
+
+/// <summary>Consumes the selected groups until the host stops (SIGTERM, Ctrl+C, or a fatal error).</summary>
+public sealed class GroupConsumersService(
+    WovenApp app, StageSelection selection, IConnection connection, IOptions<WeavingOptions> options, HostMetrics metrics,
+    HostExit exit, ILoggerFactory loggers) : BackgroundService
+{
+    readonly ILogger logger = loggers.CreateLogger<GroupConsumersService>();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var consumers = selection.Groups
+            .Select(g => new GroupConsumer(app, g, connection, options.Value, metrics, loggers.CreateLogger<GroupConsumer>(), Fatal))
+            .ToList();
+        try
+        {
+            foreach (var consumer in consumers)
+                await consumer.StartAsync(stoppingToken);
+            await Task.Delay(Timeout.Infinite, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            Fatal(e);
+        }
+        finally
+        {
+            // Graceful: the message in hand finishes, is published and acknowledged; prefetched ones go back to the queue.
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(25));
+            foreach (var consumer in consumers)
+            {
+                try { await consumer.StopAsync(grace.Token); }
+                catch (Exception e) { logger.LogWarning("Group {Group}: stopping: {Error}", consumer.Group.Name, e.Message); }
+                await consumer.DisposeAsync();
+            }
+        }
+    }
+
+    void Fatal(Exception e)
+    {
+        logger.LogCritical("{Error}", e.Message);
+        exit.Fail(ExitCodes.RuntimeFailure);
+    }
+}
