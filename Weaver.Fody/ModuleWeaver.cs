@@ -30,7 +30,7 @@ public sealed class ModuleWeaver : BaseModuleWeaver
         }
         catch (WeaverConfigException e)
         {
-            WriteError(e.Message);
+            WriteError("WEAV005: " + e.Message);
             return;
         }
 
@@ -55,11 +55,15 @@ public sealed class ModuleWeaver : BaseModuleWeaver
         }
         else
         {
-            WriteMessage($"Weaving: {plan.AssemblyName} has no handlers to cut; the assembly is left unchanged.", MessageImportance.High);
+            // Nothing to cut: the assembly stays as it was, apart from the [Stage]/[Inline] markers, which only the
+            // weaver reads, and with them the reference to Weaver.dll when nothing else needs it.
+            TouchedMethods = [];
+            if (WeavingAttributes.Remove(ModuleDefinition) > 0 && WeavingAttributes.RemoveUnusedRuntimeReference(ModuleDefinition))
+                WriteMessage($"Weaving: {plan.AssemblyName} no longer references Weaver.dll: only its attributes did.", MessageImportance.Normal);
         }
 
         if (options.StageMap) WriteStageMap(plan, json);
-        WriteMessage($"Weaving: {plan.AssemblyName}: {StageMapWriter.Summary(plan)}", MessageImportance.High);
+        WriteMessage($"WEAV001: Weaving: {plan.AssemblyName}: {StageMapWriter.Summary(plan)}", MessageImportance.High);
     }
 
     void Report(WeavingPlan plan, WeaverOptions options)

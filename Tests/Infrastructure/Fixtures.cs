@@ -17,7 +17,7 @@ public sealed record Fixture(string Name, string OutputDirectory)
 public static class Fixtures
 {
     /// <summary>Fixtures that are not event-loop programs for the differential run (the package smoke test, broken configs).</summary>
-    static readonly HashSet<string> notDifferential = new(StringComparer.Ordinal) { "Smoke", "BadConfig", "Faulty" };
+    static readonly HashSet<string> notDifferential = new(StringComparer.Ordinal) { "Smoke", "BadConfig", "Faulty", "StageLibrary" };
 
     public static string RepoRoot { get; } = FindRepoRoot();
 

@@ -14,41 +14,59 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
     public WeavingPlan Analyze()
     {
         var facts = new ModuleFacts(module);
+        moduleFacts = facts;
         var closure = new Closure(facts);
         var types = new TypeRules();
-        var rules = new ContinuationRules(facts, closure, types);
-        var builder = new StageGraphBuilder(facts, rules, options);
-        var placement = new StatePlacement(facts, closure);
         var source = module.EntryPoint;
+        var rules = new ContinuationRules(facts, closure, types, source);
+        var builder = new StageGraphBuilder(facts, rules, options);
+        var placement = new StatePlacement(facts, closure, types);
         var plan = new WeavingPlan { AssemblyName = module.Assembly.Name.Name, Source = source };
 
-        // Stages that share state with the source must run inside it; each round can only add to that set.
+        // Stages that share state with the source must run inside it; fields that grouping shows cannot stream are
+        // shared instead. Each round can only add to these sets, so the rounds end.
         var keptSynchronous = new HashSet<MethodDefinition>();
+        var notStreamed = new HashSet<FieldDefinition>();
+        // The rounds that keep stages synchronous say why; the last round no longer sees those stages.
+        var sourceSharing = new List<Diagnostic>();
         StageGraphBuilder.Result graph;
         StatePlacement.Result placed;
+        GroupResolver.Result groups;
+        List<(MethodDefinition Caller, MethodDefinition Callee)> edges;
+        Dictionary<MethodDefinition, HashSet<MethodDefinition>> runs;
         while (true)
         {
-            graph = builder.Build(source, keptSynchronous);
-            placed = placement.Place(source, graph.Stages, graph.IsCut);
-            var before = keptSynchronous.Count;
-            keptSynchronous.UnionWith(placed.SharedWithSource);
-            if (keptSynchronous.Count == before) break;
+            while (true)
+            {
+                graph = builder.Build(source, keptSynchronous);
+                var cut = graph.Sites.Values.Where(s => s.Cut).Select(s => (s.Caller, s.Callee)).ToList();
+                placed = placement.Place(source, graph.Stages, graph.IsCut, cut, notStreamed);
+                var before = keptSynchronous.Count;
+                foreach (var d in placed.Diagnostics.Where(d => d.Id == "WEAV020"))
+                    if (!sourceSharing.Any(known => known.Message == d.Message)) sourceSharing.Add(d);
+                keptSynchronous.UnionWith(placed.SharedWithSource);
+                if (keptSynchronous.Count == before) break;
+            }
+            var stageSet = new HashSet<MethodDefinition>(graph.Stages);
+            var isCut = graph.IsCut;
+            runs = graph.Stages.ToDictionary(s => s, s => closure.OfSynchronousCalls(s, isCut));
+            edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(s.Caller))
+                .Select(s => (s.Caller, s.Callee)).Distinct().ToList();
+            var sourceTargets = graph.Sites.Values.Where(s => s.Cut && s.Caller == source).Select(s => s.Callee).Distinct().ToList();
+            groups = new GroupResolver().Resolve(graph.Stages, edges, sourceTargets, SharedResources(placed, source, runs, facts), source);
+            var broken = StreamsBrokenByGrouping(placed, groups, runs);
+            if (broken.Count == 0) break;
+            notStreamed.UnionWith(broken);
         }
         plan.Diagnostics.AddRange(graph.Diagnostics);
-        plan.Diagnostics.AddRange(placed.Diagnostics);
+        plan.Diagnostics.AddRange(sourceSharing);
+        plan.Diagnostics.AddRange(placed.Diagnostics.Where(d => d.Id != "WEAV020"));
+        plan.Diagnostics.AddRange(groups.Diagnostics);
 
         var stages = graph.Stages;
         var names = StageNames(stages);
         foreach (var handler in stages) plan.Stages.Add(new Stage(names[handler], handler));
         plan.CallSites.AddRange(graph.Sites.Values.OrderBy(s => s.Caller.FullName, StringComparer.Ordinal).ThenBy(s => s.Instruction.Offset));
-
-        var edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stages.Contains(s.Caller))
-            .Select(s => (s.Caller, s.Callee)).Distinct().ToList();
-        var sourceTargets = graph.Sites.Values.Where(s => s.Cut && s.Caller == source).Select(s => s.Callee).Distinct().ToList();
-        var shared = placed.Fields.Where(f => f.Value.Placement == Placement.Shared && (source is null || !f.Value.Touching.Contains(source)))
-            .Select(f => (f.Key, f.Value.Touching, AccessDetail(placed, f.Key, f.Value.Touching)));
-        var groups = new GroupResolver().Resolve(stages, edges, sourceTargets, shared, source);
-        plan.Diagnostics.AddRange(groups.Diagnostics);
 
         for (var i = 0; i < groups.Groups.Count; i++)
         {
@@ -67,7 +85,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
             stage.CopyArguments = stage.Handler.Parameters.Any(p => !types.IsImmutable(p.ParameterType));
             foreach (var (from, to) in edges.Where(e => e.Caller == stage.Handler))
                 stage.Next.Add(plan.StageOf(to)!);
-            foreach (var method in closure.OfSynchronousCalls(stage.Handler, graph.IsCut))
+            foreach (var method in runs[stage.Handler])
                 stage.ExternalCalls.UnionWith(facts.Get(method).ExternalCalls);
         }
         foreach (var (before, after) in groups.Barriers)
@@ -76,38 +94,159 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
             a.BarrierAfter.Add(b);
             plan.Barriers.Add((b, a));
         }
-
-        foreach (var entry in placed.Fields.OrderBy(f => f.Key.DeclaringType.FullName + "." + f.Key.Name, StringComparer.Ordinal))
+        // One note per stage the source drains before, at the source's first post to it.
+        foreach (var stage in plan.Stages.Where(s => s.BarrierAfter.Count > 0))
         {
-            var field = entry.Key;
-            var (kind, touching, reason) = entry.Value;
-            Group? group = null;
-            var toucher = touching.FirstOrDefault(t => t != source);
-            if (kind is Placement.Owned or Placement.Shared && toucher is not null && plan.StageOf(toucher) is { } stage) group = stage.Group;
-            var fieldPlan = new FieldPlan(field, kind, group, reason);
-            if (kind == Placement.Owned && group is not null)
-            {
-                fieldPlan.Moves = CanMove(field);
-                if (fieldPlan.Moves) group.OwnedFields.Add(fieldPlan);
-                else plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV030", Severity.Info,
-                    $"{field.DeclaringType.Name}.{field.Name} is owned by group {group.Name} but stays a static field: its type is not visible outside {field.DeclaringType.Name}, or it is public and other assemblies may use it.",
-                    null, null));
-            }
-            if (kind == Placement.Shared && group is not null)
-            {
-                // After fusion, every toucher is in one group: the field is that group's state.
-                fieldPlan.Moves = touching.All(t => plan.StageOf(t)?.Group == group) && CanMove(field);
-                if (fieldPlan.Moves) group.OwnedFields.Add(fieldPlan);
-            }
-            plan.Fields.Add(fieldPlan);
+            var first = plan.CallSites.FirstOrDefault(c => c.Cut && c.Caller == source && c.Callee == stage.Handler);
+            var before = string.Join(", ", stage.BarrierAfter.Select(b => b == stage ? b.Name + " itself (it is on a cycle of stages)" : b.Name));
+            plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV023", Severity.Info,
+                $"Before the source posts to {stage.Name}, it waits for the work it posted to {before} to finish, if any is pending: " +
+                "their paths meet again, and this keeps their order (ordering contract, joins).",
+                source, first?.Instruction));
         }
 
+        foreach (var entry in placed.Fields.OrderBy(f => f.Key.DeclaringType.FullName + "." + f.Key.Name, StringComparer.Ordinal))
+            plan.Fields.Add(PlaceField(plan, entry.Key, entry.Value, placed, runs, source));
+
+        // Phase-2 patterns are reported once per method, at the first place the source or a stage uses it.
+        var reported = new HashSet<MethodDefinition>();
         foreach (var site in plan.CallSites.Where(s => !s.Cut))
-            plan.Diagnostics.Add(NotCutDiagnostic(site));
+        {
+            var diagnostic = NotCutDiagnostic(site);
+            if (diagnostic.Id == "WEAV016" && !reported.Add(site.Callee)) continue;
+            plan.Diagnostics.Add(diagnostic);
+        }
+        foreach (var entry in graph.NotSupportedYet)
+        {
+            if (!reported.Add(entry.Key)) continue;
+            var what = entry.Key.Name.Contains(">b__") ? "A lambda" : SourceLocator.Describe(entry.Key);
+            plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV016", Severity.Warning,
+                $"{what} used in {SourceLocator.Describe(entry.Value.Caller)} stays synchronous: {entry.Value.What}. " +
+                "To cut it now, call a static void handler directly, passing it what it needs as arguments.",
+                entry.Value.Caller, entry.Value.At));
+        }
         if (source is null && plan.Stages.Count == 0)
             plan.Diagnostics.Add(new Diagnostic("WEAV004", Severity.Info,
-                $"{plan.AssemblyName} has no entry point and no [Stage] methods: nothing is cut.", null, 0, null));
+                $"{plan.AssemblyName} has no entry point and no [Stage] method that can be a handler: nothing is cut, the assembly is left as it is.", null, 0, null));
+        else if (plan.Stages.Count == 0)
+            plan.Diagnostics.Add(new Diagnostic("WEAV004", Severity.Info,
+                $"{plan.AssemblyName} has no handlers to cut: the assembly is left as it is. The warnings above say why each candidate call stays synchronous.", null, 0, null));
         return plan;
+    }
+
+    FieldPlan PlaceField(WeavingPlan plan, FieldDefinition field, (Placement Placement, HashSet<MethodDefinition> Touching, string Reason) placed,
+        StatePlacement.Result placement, Dictionary<MethodDefinition, HashSet<MethodDefinition>> runs, MethodDefinition? source)
+    {
+        var (kind, touching, reason) = placed;
+        Group? group = null;
+        var toucher = kind == Placement.Streamed ? placement.Streams[field].Writer : touching.FirstOrDefault(t => t != source);
+        if (kind is Placement.Owned or Placement.Shared or Placement.Streamed && toucher is not null && plan.StageOf(toucher) is { } stage)
+            group = stage.Group;
+        var fieldPlan = new FieldPlan(field, kind, group, reason);
+        switch (kind)
+        {
+            case Placement.Owned when group is not null:
+                fieldPlan.Moves = FieldMobility.CanMove(field);
+                if (fieldPlan.Moves) group.OwnedFields.Add(fieldPlan);
+                else plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV030", Severity.Info,
+                    $"{field.DeclaringType.Name}.{field.Name} is owned by group {group.Name} but stays a static field: {FieldMobility.WhyNotMovable(field)}. " +
+                    "Only that group touches it, so this is safe.",
+                    placement.Accesses[(field, toucher!)][0].Method, placement.Accesses[(field, toucher!)][0].At));
+                break;
+            case Placement.Shared when group is not null:
+                // After fusion, every toucher is in one group: the field is that group's state.
+                fieldPlan.Moves = touching.All(t => plan.StageOf(t)?.Group == group) && FieldMobility.CanMove(field);
+                if (fieldPlan.Moves) group.OwnedFields.Add(fieldPlan);
+                break;
+            case Placement.Streamed when group is not null:
+            {
+                var stream = placement.Streams[field];
+                fieldPlan.Moves = true;
+                group.OwnedFields.Add(fieldPlan);
+                fieldPlan.Writer = plan.StageOf(stream.Writer);
+                fieldPlan.Readers.AddRange(plan.Stages.Where(s => stream.Readers.Contains(s.Handler)));
+                fieldPlan.Carriers.AddRange(plan.Stages.Where(s => stream.Carriers.Contains(s.Handler)));
+                foreach (var carrier in fieldPlan.Carriers)
+                {
+                    carrier.Carries.Add(fieldPlan);
+                    if (!carrier.Group.StreamedCopies.Contains(fieldPlan)) carrier.Group.StreamedCopies.Add(fieldPlan);
+                    foreach (var method in runs[carrier.Handler])
+                        if (moduleFacts!.Get(method).Accesses.Any(a => a.Field == field)) fieldPlan.CopyUsedBy[method] = carrier.Group;
+                }
+                plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV025", Severity.Info,
+                    $"{field.DeclaringType.Name}.{field.Name} is streamed: {reason}. Each reader sees the value the writer had when it handed the work on.",
+                    stream.Writer, placement.Accesses[(field, stream.Writer)].FirstOrDefault(a => a.Write)?.At));
+                break;
+            }
+        }
+        return fieldPlan;
+    }
+
+    ModuleFacts? moduleFacts;
+
+    /// <summary>
+    /// What fuses stages: the fields they share (the source's are handled by keeping stages synchronous instead), and
+    /// the console, one resource whose order is visible, when more than one stage writes to it.
+    /// </summary>
+    static List<(string Name, HashSet<MethodDefinition> Stages, string Detail, MethodDefinition At, Instruction? AtInstruction)> SharedResources(
+        StatePlacement.Result placed, MethodDefinition? source, Dictionary<MethodDefinition, HashSet<MethodDefinition>> runs, ModuleFacts facts)
+    {
+        var result = new List<(string, HashSet<MethodDefinition>, string, MethodDefinition, Instruction?)>();
+        foreach (var f in placed.Fields.Where(f => f.Value.Placement == Placement.Shared && (source is null || !f.Value.Touching.Contains(source))))
+        {
+            var touching = f.Value.Touching;
+            var at = touching.Skip(1).FirstOrDefault() ?? touching.First();
+            var access = placed.Accesses.TryGetValue((f.Key, at), out var list) ? list[0] : null;
+            result.Add(($"{f.Key.DeclaringType.Name}.{f.Key.Name}", touching, AccessDetail(placed, f.Key, touching),
+                access?.Method ?? at, access?.At));
+        }
+        var printers = runs.Where(r => r.Value.Any(m => facts.Get(m).UsesConsole)).Select(r => r.Key).ToList();
+        if (printers.Count > 1)
+        {
+            var places = printers.Select(p =>
+            {
+                var (method, at) = FirstConsoleCall(runs[p], facts);
+                return (Stage: p, Method: method, At: at);
+            }).ToList();
+            var detail = " (" + string.Join("; ", places.Select(p => $"{p.Stage.Name} at line {SourceLocator.Find(p.Method, p.At)?.StartLine ?? 0}")) + ")";
+            result.Add(("the console", new HashSet<MethodDefinition>(printers), detail, places[1].Method, places[1].At));
+        }
+        return result;
+    }
+
+    static (MethodDefinition Method, Instruction? At) FirstConsoleCall(HashSet<MethodDefinition> methods, ModuleFacts facts)
+    {
+        foreach (var m in methods.Where(m => facts.Get(m).UsesConsole && m.HasBody))
+            foreach (var ins in m.Body.Instructions)
+                if (ins.OpCode.Code == Code.Call && ins.Operand is MethodReference r && r.DeclaringType.FullName == "System.Console")
+                    return (m, ins);
+        return (methods.First(), null);
+    }
+
+    /// <summary>
+    /// A streamed field needs its copies in groups other than the writer's, and every method that touches it must run in
+    /// one group, so that its accesses can be sent to that group's copy. Fusion may break either: such fields are shared.
+    /// </summary>
+    List<FieldDefinition> StreamsBrokenByGrouping(StatePlacement.Result placed, GroupResolver.Result groups,
+        Dictionary<MethodDefinition, HashSet<MethodDefinition>> runs)
+    {
+        var broken = new List<FieldDefinition>();
+        foreach (var entry in placed.Streams)
+        {
+            var (field, stream) = (entry.Key, entry.Value);
+            var writerGroup = groups.GroupIndex[stream.Writer];
+            if (stream.Carriers.Any(c => groups.GroupIndex[c] == writerGroup)) { broken.Add(field); continue; }
+            var groupsOfMethod = new Dictionary<MethodDefinition, HashSet<int>>();
+            foreach (var run in runs)
+                foreach (var method in run.Value)
+                    if (moduleFacts!.Get(method).Accesses.Any(a => a.Field == field))
+                    {
+                        if (!groupsOfMethod.TryGetValue(method, out var set)) groupsOfMethod[method] = set = [];
+                        set.Add(groups.GroupIndex[run.Key]);
+                    }
+            if (groupsOfMethod.Values.Any(g => g.Count > 1)) broken.Add(field);
+        }
+        return broken;
     }
 
     static string AccessDetail(StatePlacement.Result placed, FieldDefinition field, HashSet<MethodDefinition> touching) =>
@@ -122,9 +261,9 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
             : reason.Contains("cannot travel") ? ("WEAV012", Severity.Warning, "Pass only primitives, strings, arrays, List/Dictionary or records of those.")
             : reason.Contains("not the caller's to hand over") ? ("WEAV013", Severity.Warning, "Pass a new object (or a copy) that the caller does not use afterwards.")
             : reason.Contains("[Inline]") || reason.Contains("Exclude option") ? ("WEAV014", Severity.Info, "")
-            : reason.Contains("shares state with the source") ? ("WEAV015", Severity.Warning, "")
-            : reason.Contains("not supported yet") ? ("WEAV016", Severity.Warning, "")
-            : ("WEAV017", Severity.Warning, "Make it a static void method whose parameters are not ref/out.");
+            : reason.Contains("shares state with the source") ? ("WEAV015", Severity.Warning, "Move the source's use of that state into a handler called at the end.")
+            : reason.Contains("not supported yet") ? ("WEAV016", Severity.Warning, "To cut it now, make it a non-generic, non-async static void method.")
+            : ("WEAV017", Severity.Warning, "Return results through a further handler call instead of ref/out parameters.");
         var message = $"The call to {SourceLocator.Describe(site.Callee)} in {SourceLocator.Describe(site.Caller)} stays synchronous: {reason}." +
                       (advice.Length > 0 ? " " + advice : "");
         return SourceLocator.Diagnostic(id, severity, message, site.Caller, site.Instruction);
@@ -137,35 +276,15 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         var used = new HashSet<string>(StringComparer.Ordinal) { "Main", "all" };
         foreach (var s in stages)
         {
-            var name = byName[s.Name] == 1 ? s.Name : s.DeclaringType.Name + "." + s.Name;
+            // Overloads are told apart by their parameter types, methods of other types by their type's name.
+            var name = byName[s.Name] == 1 ? s.Name
+                : stages.Count(o => o.Name == s.Name && o.DeclaringType == s.DeclaringType) > 1
+                    ? s.Name + "_" + string.Join("_", s.Parameters.Select(p => p.ParameterType.Name.Replace("[]", "Array").Replace("`", "")))
+                    : s.DeclaringType.Name + "." + s.Name;
             var unique = name;
             for (var i = 2; !used.Add(unique); i++) unique = name + "_" + i;
             names[s] = unique;
         }
         return names;
-    }
-
-    // A field moves into a state object only if code outside its type cannot see it and its type can be named there.
-    static bool CanMove(FieldDefinition field)
-    {
-        if (field.IsPublic && IsVisibleOutside(field.DeclaringType)) return false;
-        if (field.FieldType is RequiredModifierType or OptionalModifierType) return false;
-        if (field.CustomAttributes.Any(a => a.AttributeType.Name == "ThreadStaticAttribute")) return false;
-        return IsNameableAnywhere(field.FieldType);
-    }
-
-    static bool IsVisibleOutside(TypeDefinition type) =>
-        type.IsNested ? (type.IsNestedPublic || type.IsNestedFamily || type.IsNestedFamilyOrAssembly) && IsVisibleOutside(type.DeclaringType) : type.IsPublic;
-
-    static bool IsNameableAnywhere(TypeReference type)
-    {
-        if (type is GenericInstanceType g && !g.GenericArguments.All(IsNameableAnywhere)) return false;
-        if (type is TypeSpecification spec) return IsNameableAnywhere(spec.ElementType);
-        if (type.IsGenericParameter) return false;
-        var def = type.Resolve();
-        if (def is null) return false;
-        for (var t = def; t.IsNested; t = t.DeclaringType)
-            if (!(t.IsNestedPublic || t.IsNestedAssembly || t.IsNestedFamilyOrAssembly)) return false;
-        return true;
     }
 }

@@ -49,4 +49,7 @@ public sealed class Closure(ModuleFacts facts)
                 (access.Write ? writes : reads).Add(access.Field);
         return (reads, writes);
     }
+
+    /// <summary>Whether any of the methods writes to (or reads from) the console.</summary>
+    public bool UsesConsole(IEnumerable<MethodDefinition> methods) => methods.Any(m => facts.Get(m).UsesConsole);
 }

@@ -7,7 +7,7 @@ namespace Weaving.Fody.Analysis;
 /// Decides whether one call can be cut (DESIGN section 2): cutting it must not change results under the ordering
 /// contract. Returns null when it can, else the reason, written for the user.
 /// </summary>
-public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRules types)
+public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRules types, MethodDefinition? source)
 {
     /// <summary>Why <paramref name="callee"/> can never be a stage, or null when it can be one.</summary>
     public string? WhyNotAHandler(MethodDefinition callee)
@@ -38,13 +38,13 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 return "it is inside a try block with a catch: the caller would catch the handler's exceptions";
 
         var calleeRuns = closure.OfEveryCall(callee);
-        var (calleeReads, calleeWrites) = closure.Footprint(calleeRuns);
-        var flow = facts.Get(caller).Flow;
+        var footprint = new Footprint(closure.Footprint(calleeRuns), closure.UsesConsole(calleeRuns));
+        var flow = facts.Get(caller).Flow!;
 
         // Effects on every path after the call.
         foreach (var ins in After(caller, call))
         {
-            var why = Effect(ins, caller, flow, calleeReads, calleeWrites, isContinuation);
+            var why = Effect(ins, caller, call, flow, footprint, isContinuation);
             if (why is not null) return why;
         }
 
@@ -59,17 +59,35 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         return null;
     }
 
-    string? Effect(Instruction ins, MethodDefinition caller, StackFlow flow,
-        HashSet<FieldDefinition> calleeReads, HashSet<FieldDefinition> calleeWrites, Func<Instruction, bool> isContinuation)
+    /// <summary>What the handler may touch, everything it may run included (cut or not).</summary>
+    sealed class Footprint((HashSet<FieldDefinition> Reads, HashSet<FieldDefinition> Writes) fields, bool console)
+    {
+        public HashSet<FieldDefinition> Reads { get; } = fields.Reads;
+        public HashSet<FieldDefinition> Writes { get; } = fields.Writes;
+        public bool Console { get; } = console;
+    }
+
+    string? Effect(Instruction ins, MethodDefinition caller, Instruction call, StackFlow flow, Footprint handler,
+        Func<Instruction, bool> isContinuation)
     {
         switch (ins.OpCode.Code)
         {
-            case Code.Call: case Code.Callvirt:
+            case Code.Call: case Code.Callvirt: case Code.Newobj:
             {
                 var method = (MethodReference)ins.Operand;
                 if (isContinuation(ins)) return null;
                 if (MemberRules.IsEnumeratorPlumbing(method)) return null;
-                if (method.ReturnType.MetadataType != MetadataType.Void && ins.Next?.OpCode.Code != Code.Pop) return null;
+                // Code of this module that the caller runs after the call must not touch what the handler touches.
+                if (facts.Own(method) is { HasBody: true } own && Conflict(caller, ins, own, handler) is { } conflict)
+                    return conflict;
+                if (handler.Console && method.DeclaringType.FullName == "System.Console")
+                    return $"after it the caller uses the console (line {Line(caller, ins)}), which the handler also writes to";
+                if (ins.OpCode.Code == Code.Newobj) return null;
+                var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop;
+                if (!discarded) return null;
+                // Changing an object that the caller made after or apart from the handler's arguments is computation:
+                // nothing the handler can reach sees it.
+                if (ChangesOnlyPrivateObjects(caller, ins, call, flow, method)) return null;
                 return $"after it the caller calls {method.DeclaringType.Name}.{method.Name} (line {Line(caller, ins)}), an effect whose order relative to the handler might matter";
             }
             case Code.Calli:
@@ -79,14 +97,16 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             case Code.Stsfld:
             {
                 var field = facts.Own(ins.Operand as FieldReference);
-                if (field is not null && (calleeReads.Contains(field) || calleeWrites.Contains(field)))
+                if (field is not null && (handler.Reads.Contains(field) || handler.Writes.Contains(field)))
                     return $"after it the caller writes {field.DeclaringType.Name}.{field.Name} (line {Line(caller, ins)}), which the handler uses";
                 return null;
             }
             case Code.Ldsfld: case Code.Ldsflda:
             {
                 var field = facts.Own(ins.Operand as FieldReference);
-                if (field is not null && calleeWrites.Contains(field))
+                // The source reading what a stage changes is placement's concern: the stage fuses with the source
+                // (WEAV020), with advice on moving the read into a handler.
+                if (field is not null && handler.Writes.Contains(field) && caller != source)
                     return $"after it the caller reads {field.DeclaringType.Name}.{field.Name} (line {Line(caller, ins)}), which the handler changes: it depends on the handler having finished";
                 return null;
             }
@@ -96,14 +116,71 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             case Code.Stelem_Any: case Code.Stelem_I: case Code.Stelem_I1: case Code.Stelem_I2: case Code.Stelem_I4:
             case Code.Stelem_I8: case Code.Stelem_R4: case Code.Stelem_R8: case Code.Stelem_Ref:
             {
-                // Writes into the caller's own locals (struct locals) are computation, not effects.
+                // Writes into the caller's own locals (struct locals) or objects only it can reach are computation.
                 var target = flow.Operand(ins, 0);
                 if (target.Count > 0 && target.All(o => o.Kind is OriginKind.LocalAddress or OriginKind.ArgumentAddress)) return null;
+                if (IsPrivate(caller, flow, target, call)) return null;
                 return $"after it the caller writes to memory the handler might see (line {Line(caller, ins)})";
             }
             default:
                 return null;
         }
+    }
+
+    // A call into this module after the cut call: does what it may run conflict with what the handler may run?
+    string? Conflict(MethodDefinition caller, Instruction at, MethodDefinition method, Footprint handler)
+    {
+        var runs = closure.OfEveryCall(method);
+        var (reads, writes) = closure.Footprint(runs);
+        var name = $"{method.DeclaringType.Name}.{method.Name}";
+        if (writes.FirstOrDefault(f => handler.Reads.Contains(f) || handler.Writes.Contains(f)) is { } written)
+            return $"after it the caller calls {name} (line {Line(caller, at)}), which changes {written.DeclaringType.Name}.{written.Name} that the handler uses";
+        if (caller != source && reads.FirstOrDefault(handler.Writes.Contains) is { } read)
+            return $"after it the caller calls {name} (line {Line(caller, at)}), which reads {read.DeclaringType.Name}.{read.Name} that the handler changes";
+        if (handler.Console && closure.UsesConsole(runs))
+            return $"after it the caller calls {name} (line {Line(caller, at)}), which writes to the console, as the handler does";
+        return null;
+    }
+
+    // A call of another assembly that changes only objects the caller made itself and did not hand over or store.
+    bool ChangesOnlyPrivateObjects(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, MethodReference method)
+    {
+        if (facts.Own(method) is not null) return false;
+        var type = method.DeclaringType.GetElementType().FullName;
+        if (!method.HasThis)
+        {
+            // Static methods of another assembly may have effects of their own; only these just fill arrays.
+            if (type is not ("System.Runtime.CompilerServices.RuntimeHelpers" or "System.Array")) return false;
+            var pops = StackFlow.Pops(ins, caller);
+            for (var n = 0; n < pops; n++)
+            {
+                var operand = flow.Operand(ins, n);
+                if (operand.Any(o => o.Kind is OriginKind.Fresh or OriginKind.Local or OriginKind.Argument or OriginKind.Static)
+                    && !IsPrivate(caller, flow, operand, call)) return false;
+            }
+            return true;
+        }
+        if (type.StartsWith("System.IO.", StringComparison.Ordinal) || type.StartsWith("System.Net.", StringComparison.Ordinal)
+            || type.StartsWith("System.Threading.", StringComparison.Ordinal) || type == "System.Random") return false;
+        var receiver = flow.Operand(ins, 0);
+        // A struct in the caller's own local (a string interpolation handler, a span) is the caller's.
+        if (receiver.Count > 0 && receiver.All(o => o.Kind == OriginKind.LocalAddress)) return true;
+        return IsPrivate(caller, flow, receiver, call);
+    }
+
+    // Every value is an object this method allocated, that it does not pass to the cut call nor store anywhere.
+    bool IsPrivate(MethodDefinition caller, StackFlow flow, IReadOnlyCollection<Origin> origins, Instruction call)
+    {
+        if (origins.Count == 0 || !origins.Any(o => o.Kind == OriginKind.Fresh)) return false;
+        if (origins.Any(o => o.Kind is not (OriginKind.Fresh or OriginKind.Local))) return false;
+        var pops = StackFlow.Pops(call, caller);
+        foreach (var fresh in origins.Where(o => o.Kind == OriginKind.Fresh))
+        {
+            for (var n = 0; n < pops; n++)
+                if (flow.Operand(call, n).Contains(fresh)) return false;
+            if (Escapes(caller, flow, fresh, call) is not null) return false;
+        }
+        return true;
     }
 
     string? WhyNotOwned(MethodDefinition caller, Instruction call, StackFlow flow, int parameter, bool ownsParameters)
@@ -147,7 +224,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         return null;
     }
 
-    // Another use of the object that lets someone else reach it: stored in a field or array, passed to another call.
+    // Another use of the object that lets someone else reach it: stored in a field or an array, or passed to a method
+    // that may keep it. Uses after the call are found by the path search; this looks at the whole method.
     Instruction? Escapes(MethodDefinition caller, StackFlow flow, Origin origin, Instruction call)
     {
         foreach (var ins in caller.Body.Instructions)
@@ -155,15 +233,27 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             if (ins == call) continue;
             var code = ins.OpCode.Code;
             if (code is Code.Stsfld && flow.Operand(ins, 0).Contains(origin)) return ins;
-            if (code is Code.Stfld && flow.Operand(ins, 1).Contains(origin)) return ins;
+            if (code is Code.Stfld or Code.Stind_Ref or Code.Stobj && flow.Operand(ins, 1).Contains(origin)) return ins;
             if (code is Code.Stelem_Ref or Code.Stelem_Any && flow.Operand(ins, 2).Contains(origin)) return ins;
+            if (code is Code.Ret && caller.ReturnType.MetadataType != MetadataType.Void && flow.Operand(ins, 0).Contains(origin)) return ins;
             if (code is Code.Call or Code.Callvirt or Code.Newobj)
             {
                 var callee = (MethodReference)ins.Operand;
+                if (MemberRules.IsEnumeratorPlumbing(callee)) continue;
                 var pops = StackFlow.Pops(ins, caller);
-                var first = callee.HasThis && code != Code.Newobj ? 1 : 0;
-                for (var n = first; n < pops; n++)
-                    if (flow.Operand(ins, n).Contains(origin) && !MemberRules.IsEnumeratorPlumbing(callee)) return ins;
+                var receiver = callee.HasThis && code != Code.Newobj ? 1 : 0;
+                var own = facts.Own(callee);
+                for (var n = 0; n < pops; n++)
+                {
+                    if (!flow.Operand(ins, n).Contains(origin)) continue;
+                    if (own is not null)
+                    {
+                        var argument = code == Code.Newobj ? n + 1 : n;
+                        if (!own.HasBody || (code == Code.Callvirt && own.IsVirtual && !own.IsFinal) || facts.MayRetainArgument(own, argument))
+                            return ins;
+                    }
+                    else if (n >= receiver && MemberRules.MayRetainArgument(callee)) return ins;
+                }
             }
         }
         return null;

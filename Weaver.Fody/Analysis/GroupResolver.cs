@@ -41,7 +41,8 @@ public sealed class GroupResolver
     /// <param name="sourceTargets">Stages the source posts to.</param>
     /// <param name="sharedFields">Fields touched by several stages, with a sentence each for the fusion warning.</param>
     public Result Resolve(IReadOnlyList<MethodDefinition> stages, IReadOnlyCollection<(MethodDefinition From, MethodDefinition To)> edges,
-        IReadOnlyList<MethodDefinition> sourceTargets, IEnumerable<(FieldDefinition Field, HashSet<MethodDefinition> Stages, string Detail)> sharedFields,
+        IReadOnlyList<MethodDefinition> sourceTargets,
+        IEnumerable<(string Name, HashSet<MethodDefinition> Stages, string Detail, MethodDefinition At, Mono.Cecil.Cil.Instruction? AtInstruction)> sharedFields,
         MethodDefinition? source)
     {
         var result = new Result();
@@ -54,17 +55,19 @@ public sealed class GroupResolver
             list.Add(why);
         }
 
-        foreach (var (field, set, detail) in sharedFields)
+        foreach (var (name, set, detail, at, atInstruction) in sharedFields)
         {
-            var members = set.Where(parent.ContainsKey).ToList();
+            var members = set.Where(parent.ContainsKey).OrderBy(m => IndexOf(stages, m)).ToList();
             if (members.Count < 2) continue;
             foreach (var m in members.Skip(1)) Union(members[0], m);
             var names = string.Join(", ", members.Select(m => m.Name));
-            var why = $"{field.DeclaringType.Name}.{field.Name} is used by {names}{detail}";
+            var why = $"{name} is used by {names}{detail}";
             Reason(members[0], why);
+            var advice = name == "the console"
+                ? "Their output keeps the order of the unwoven program. To run them in parallel, print from one stage (collect the results and print them in a handler called at the end)."
+                : "To run them in parallel, give each stage its own state, or pass the value along in the messages.";
             result.Diagnostics.Add(SourceLocator.Diagnostic("WEAV021", Severity.Warning,
-                $"Stages {names} are fused into one group: {why}. To run them in parallel, give each stage its own state, or pass the value along in the messages.",
-                members[1], null));
+                $"Stages {names} are fused into one group: {why}. {advice}", at, atInstruction));
         }
 
         // Diamonds: a join whose two predecessor groups have a common ancestor other than the source.
@@ -130,12 +133,14 @@ public sealed class GroupResolver
                 var conflict = ga == gb ? OnCycle(ga) : groupReach[ga].Overlaps(groupReach[gb]);
                 if (!conflict) continue;
                 result.Barriers.Add((before, after));
-                if (source is not null && before != after)
-                    result.Diagnostics.Add(SourceLocator.Diagnostic("WEAV023", Severity.Info,
-                        $"The source waits for the work of {before.Name} to finish before it posts to {after.Name}: both lead to the same stage group by different paths (ordering contract, joins).",
-                        source, null));
             }
         return result;
+    }
+
+    static int IndexOf(IReadOnlyList<MethodDefinition> stages, MethodDefinition m)
+    {
+        for (var i = 0; i < stages.Count; i++) if (stages[i] == m) return i;
+        return int.MaxValue;
     }
 
     Dictionary<MethodDefinition, HashSet<MethodDefinition>> GroupGraph(IReadOnlyList<MethodDefinition> stages,

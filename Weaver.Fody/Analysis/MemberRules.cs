@@ -49,11 +49,19 @@ public static class MemberRules
         "TryAdd", "Remove", "TryRemove", "GetValueRefOrAddDefault", "GetValueRefOrNullRef", "AsSpan",
     };
 
+    // Static methods of System.Array that only read the arrays they are given.
+    static readonly HashSet<string> arrayReaders = new(StringComparer.Ordinal)
+    {
+        "IndexOf", "LastIndexOf", "BinarySearch", "Exists", "Find", "FindAll", "FindIndex", "FindLast", "FindLastIndex",
+        "TrueForAll", "ConvertAll", "AsReadOnly", "GetLength", "GetValue", "Contains",
+    };
+
     /// <summary>A method of another assembly that receives an object as a (non-receiver) argument only reads it.</summary>
     public static bool IsReadOnlyOnArgument(MethodReference method)
     {
         var type = method.DeclaringType.GetElementType().FullName;
-        if (type is "System.Array" or "System.Buffer" or "System.Threading.Interlocked" or "System.Threading.Volatile"
+        if (type == "System.Array") return arrayReaders.Contains(method.Name);
+        if (type is "System.Buffer" or "System.Threading.Interlocked" or "System.Threading.Volatile"
             or "System.Runtime.CompilerServices.Unsafe" or "System.Runtime.InteropServices.MemoryMarshal"
             or "System.Runtime.InteropServices.CollectionsMarshal" or "System.Runtime.CompilerServices.RuntimeHelpers")
             return false;
@@ -65,4 +73,25 @@ public static class MemberRules
         method.Name is "MoveNext" or "get_Current" or "GetEnumerator"
         || (method.Name == "Dispose" && (method.DeclaringType.FullName == "System.IDisposable"
                                          || method.DeclaringType.Name.Contains("Enumerator")));
+
+    /// <summary>
+    /// A method of another assembly that may keep a reference to an object it receives as an argument (adds it to a
+    /// collection, stores it). Read-only methods and the string and formatting methods do not.
+    /// </summary>
+    public static bool MayRetainArgument(MethodReference method)
+    {
+        var type = method.DeclaringType.GetElementType().FullName;
+        // Linq is lazy: Where(a) returns an object that holds a. Only the methods that consume at once are safe.
+        if (type == "System.Linq.Enumerable")
+            return method.Name is not ("ToArray" or "ToList" or "ToDictionary" or "ToHashSet" or "Sum" or "Count" or "LongCount"
+                or "Any" or "All" or "Min" or "Max" or "Average" or "Contains" or "SequenceEqual" or "Aggregate");
+        if (type is "System.String" or "System.Console" or "System.Math" or "System.Convert"
+            or "System.Text.StringBuilder" or "System.Runtime.CompilerServices.RuntimeHelpers"
+            or "System.Runtime.CompilerServices.DefaultInterpolatedStringHandler") return false;
+        if (type == "System.Array") return method.Name is "Copy" or "ConstrainedCopy" or "SetValue" or "Fill";
+        return !IsReadOnlyOnArgument(method) || method.Name is ".ctor" or "Add" or "Insert" or "set_Item" or "Push" or "Enqueue";
+    }
+
+    /// <summary>The console is one resource: the order of everything written to it is visible.</summary>
+    public static bool IsConsole(string externalCall) => externalCall.StartsWith("System.Console.", StringComparison.Ordinal);
 }

@@ -20,7 +20,9 @@ public sealed class MethodFacts(MethodDefinition method)
     /// <summary>Calls (and delegate creations) to methods of this module, with the instruction.</summary>
     public List<(Instruction At, MethodDefinition Callee)> Calls { get; } = [];
     public SortedSet<string> ExternalCalls { get; } = new(StringComparer.Ordinal);
-    public StackFlow Flow { get; set; } = null!;
+    public StackFlow? Flow { get; set; }
+    /// <summary>The method writes to the console (the console is one resource whose order is visible).</summary>
+    public bool UsesConsole => ExternalCalls.Any(MemberRules.IsConsole);
 }
 
 /// <summary>Direct facts for every method of the module, computed once and kept.</summary>
@@ -30,6 +32,7 @@ public sealed class ModuleFacts
     readonly Dictionary<MethodDefinition, MethodFacts> facts = new();
     readonly Dictionary<MethodDefinition, HashSet<FieldDefinition>> returnedStatics = new();
     readonly Dictionary<(MethodDefinition, int), bool> mutatesParameter = new();
+    readonly Dictionary<(MethodDefinition, int), bool> retains = new();
     readonly Dictionary<string, List<MethodDefinition>> virtualsByName = new(StringComparer.Ordinal);
 
     public ModuleFacts(ModuleDefinition module)
@@ -116,6 +119,94 @@ public sealed class ModuleFacts
                     result.Accesses.Add(new FieldAccess(f, method, ins, write));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Whether the method may keep a reference to the object in its IL argument <paramref name="argument"/> (0 is
+    /// <c>this</c> for instance methods): store it in a field, an array or a collection, or return it.
+    /// </summary>
+    public bool MayRetainArgument(MethodDefinition method, int argument)
+    {
+        if (retains.TryGetValue((method, argument), out var known)) return known;
+        // A least fixed point over every method this one may run: a reference is kept only where some code keeps it.
+        var methods = new List<MethodDefinition>();
+        var seen = new HashSet<MethodDefinition>();
+        var work = new Stack<MethodDefinition>();
+        work.Push(method);
+        seen.Add(method);
+        while (work.Count > 0)
+        {
+            var m = work.Pop();
+            methods.Add(m);
+            if (!m.HasBody) continue;
+            foreach (var (_, callee) in Get(m).Calls)
+                if (seen.Add(callee)) work.Push(callee);
+        }
+        var local = new Dictionary<(MethodDefinition, int), bool>();
+        foreach (var m in methods)
+            for (var a = 0; a < m.Parameters.Count + (m.HasThis ? 1 : 0); a++)
+                local[(m, a)] = retains.TryGetValue((m, a), out var r) ? r : !m.HasBody;
+        bool changed;
+        do
+        {
+            changed = false;
+            foreach (var m in methods.Where(m => m.HasBody))
+                for (var a = 0; a < m.Parameters.Count + (m.HasThis ? 1 : 0); a++)
+                    if (!local[(m, a)] && KeepsArgument(m, a, local))
+                    {
+                        local[(m, a)] = true;
+                        changed = true;
+                    }
+        } while (changed);
+        foreach (var entry in local) retains[entry.Key] = entry.Value;
+        return local.TryGetValue((method, argument), out var result) ? result : true;
+    }
+
+    bool KeepsArgument(MethodDefinition method, int argument, Dictionary<(MethodDefinition, int), bool> known)
+    {
+        var flow = Get(method).Flow;
+        if (flow is null) return true;
+        bool Is(Instruction ins, int n) => flow.Operand(ins, n).Any(o => o.Kind == OriginKind.Argument && o.Index == argument);
+        foreach (var ins in method.Body.Instructions)
+        {
+            switch (ins.OpCode.Code)
+            {
+                case Code.Ldarga: case Code.Ldarga_S:
+                    if (StackFlow.ArgumentIndex(ins) == argument) return true;
+                    break;
+                case Code.Stsfld: case Code.Ret:
+                    if (ins.OpCode.Code == Code.Stsfld || method.ReturnType.MetadataType != MetadataType.Void)
+                        if (Is(ins, 0)) return true;
+                    break;
+                case Code.Stfld: case Code.Stind_Ref: case Code.Stobj:
+                    if (Is(ins, 1)) return true;
+                    break;
+                case Code.Stelem_Ref: case Code.Stelem_Any:
+                    if (Is(ins, 2)) return true;
+                    break;
+                case Code.Call: case Code.Callvirt: case Code.Newobj:
+                {
+                    var callee = (MethodReference)ins.Operand;
+                    var receiver = callee.HasThis && ins.OpCode.Code != Code.Newobj ? 1 : 0;
+                    var pops = StackFlow.Pops(ins, method);
+                    var own = Own(callee);
+                    for (var n = 0; n < pops; n++)
+                    {
+                        if (!Is(ins, n)) continue;
+                        if (own is not null)
+                        {
+                            // A constructor's IL arguments start with the object it makes.
+                            var index = ins.OpCode.Code == Code.Newobj ? n + 1 : n;
+                            if (!own.HasBody || (ins.OpCode.Code == Code.Callvirt && own.IsVirtual && !own.IsFinal)) return true;
+                            if (!known.TryGetValue((own, index), out var keeps) || keeps) return true;
+                        }
+                        else if (n >= receiver && MemberRules.MayRetainArgument(callee)) return true;
+                    }
+                    break;
+                }
+            }
+        }
+        return false;
     }
 
     /// <summary>Whether the method may change the object its <paramref name="index"/>-th parameter refers to.</summary>

@@ -16,6 +16,8 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
         public List<MethodDefinition> Stages { get; } = [];
         public Dictionary<Instruction, CallSite> Sites { get; } = new();
         public List<Diagnostic> Diagnostics { get; } = [];
+        /// <summary>Phase-2 patterns met in the source or a stage, once per method: (method, where it is used, what it is).</summary>
+        public Dictionary<MethodDefinition, (MethodDefinition Caller, Instruction At, string What)> NotSupportedYet { get; } = new();
         public bool IsCut(Instruction call) => Sites.TryGetValue(call, out var site) && site.Cut;
     }
 
@@ -71,8 +73,11 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
         while (work.Count > 0)
         {
             var caller = work.Dequeue();
+            var cutsHere = caller == source || result.Stages.Contains(caller);
             foreach (var (at, callee) in facts.Get(caller).Calls)
             {
+                if (cutsHere && NotSupportedYet(at, callee) is { } what && !result.NotSupportedYet.ContainsKey(callee))
+                    result.NotSupportedYet[callee] = (caller, at, what);
                 if (at.OpCode.Code != Code.Call || result.Sites.ContainsKey(at)) continue;
                 if (callee == caller && source == caller) continue;
                 var isForced = forced.Contains(callee);
@@ -100,6 +105,35 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
         }
         return result;
     }
+
+    /// <summary>
+    /// Phase 2 of the model (DESIGN section 2): instance handlers, async handlers, and handlers passed as callbacks
+    /// (lambdas and method groups). Such code is left as it is; null when the call is none of these.
+    /// </summary>
+    static string? NotSupportedYet(Instruction at, MethodDefinition callee)
+    {
+        if (callee.IsConstructor || !callee.HasBody) return null;
+        if (callee.CustomAttributes.Any(a => a.AttributeType.Name == "AsyncStateMachineAttribute"))
+            return "it is an async method; async handlers are not supported yet";
+        if (at.OpCode.Code is Code.Ldftn or Code.Ldvirtftn)
+        {
+            if (IsHandlerShaped(callee))
+                return "it is passed as a method group (a callback); handlers passed as callbacks are not supported yet";
+            if (callee.Name.Contains(">b__") && callee.ReturnType.MetadataType == MetadataType.Void
+                && callee.Body.Instructions.Any(i => i.OpCode.Code == Code.Call && i.Operand is MethodReference m
+                                                     && m.Resolve() is { } target && target.Module == callee.Module && IsHandlerShaped(target)))
+                return "it is a lambda that calls a handler; lambdas passed as callbacks are not supported yet, so the calls inside it stay synchronous";
+            return null;
+        }
+        if (!callee.IsStatic && callee.ReturnType.MetadataType == MetadataType.Void && !callee.IsSpecialName
+            && !callee.IsVirtual && !IsCompilerGenerated(callee.DeclaringType) && !callee.Name.StartsWith("<", StringComparison.Ordinal))
+            return "it is an instance method; instance handlers are not supported yet";
+        return null;
+    }
+
+    static bool IsHandlerShaped(MethodDefinition method) =>
+        method.IsStatic && method.ReturnType.MetadataType == MetadataType.Void && method.HasBody && !method.IsSpecialName
+        && !method.Name.StartsWith("<", StringComparison.Ordinal) && !IsCompilerGenerated(method.DeclaringType);
 
     // Only calls to static void methods of this module are candidates; other calls are ordinary computation.
     static bool IsStageCandidate(MethodDefinition caller, MethodDefinition callee, MethodDefinition? source) =>

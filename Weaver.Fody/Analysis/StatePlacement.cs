@@ -4,15 +4,26 @@ using Weaving.Fody.Plan;
 namespace Weaving.Fody.Analysis;
 
 /// <summary>
-/// Places every static field (DESIGN section 3): constant (left static), owned by one stage, or shared (its stages fuse).
-/// A field the source shares with stages makes those stages synchronous calls of the source.
+/// Places every static field (DESIGN section 3): constant (left static), owned by one stage, streamed from the one stage
+/// that writes it to the stages after it that read it, or shared (its stages fuse). A field the source shares with
+/// stages makes those stages synchronous calls of the source.
 /// </summary>
-public sealed class StatePlacement(ModuleFacts facts, Closure closure)
+public sealed class StatePlacement(ModuleFacts facts, Closure closure, TypeRules types)
 {
+    /// <summary>A streamed field: who writes it, who reads it, and every stage whose messages carry its value.</summary>
+    public sealed class Stream(MethodDefinition writer, HashSet<MethodDefinition> readers, HashSet<MethodDefinition> carriers)
+    {
+        public MethodDefinition Writer { get; } = writer;
+        public HashSet<MethodDefinition> Readers { get; } = readers;
+        /// <summary>The readers and the stages between the writer and them, in no particular order.</summary>
+        public HashSet<MethodDefinition> Carriers { get; } = carriers;
+    }
+
     public sealed class Result
     {
         /// <summary>Placement, and the stages (source included) that touch each field.</summary>
         public Dictionary<FieldDefinition, (Placement Placement, HashSet<MethodDefinition> Touching, string Reason)> Fields { get; } = new();
+        public Dictionary<FieldDefinition, Stream> Streams { get; } = new();
         /// <summary>Stages that share a field with the source: they must run synchronously inside it.</summary>
         public HashSet<MethodDefinition> SharedWithSource { get; } = [];
         public List<Diagnostic> Diagnostics { get; } = [];
@@ -20,7 +31,10 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure)
         public Dictionary<(FieldDefinition, MethodDefinition), List<FieldAccess>> Accesses { get; } = new();
     }
 
-    public Result Place(MethodDefinition? source, IReadOnlyList<MethodDefinition> stages, Func<Mono.Cecil.Cil.Instruction, bool> isCut)
+    /// <param name="cutSites">The cut call sites: (caller, callee); a caller that is neither the source nor a stage is an entry.</param>
+    /// <param name="notStreamed">Fields that grouping showed cannot be streamed: they are shared instead.</param>
+    public Result Place(MethodDefinition? source, IReadOnlyList<MethodDefinition> stages, Func<Mono.Cecil.Cil.Instruction, bool> isCut,
+        IReadOnlyCollection<(MethodDefinition Caller, MethodDefinition Callee)> cutSites, ISet<FieldDefinition> notStreamed)
     {
         var result = new Result();
         var roots = stages.ToList();
@@ -66,12 +80,68 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure)
                 result.Diagnostics.Add(SourceLocator.Diagnostic("WEAV020", Severity.Warning,
                     $"The source {SourceLocator.Describe(source)} uses {field.DeclaringType.Name}.{field.Name}{line}, which stage(s) {stagesText} also use: " +
                     $"they stay synchronous calls of the source. Move the source's use of {field.Name} into a handler called at the end (for example an OnEnd handler) so they can become stages.",
-                    source, result.Accesses.TryGetValue((field, source), out var a) ? a[0].At : null));
+                    result.Accesses.TryGetValue((field, source), out var a) ? a[0].Method : source, a?[0].At));
+            }
+            else if (!notStreamed.Contains(field) && Streamable(field, set, result, stages, cutSites, source) is { } stream)
+            {
+                result.Streams[field] = stream;
+                var through = stream.Carriers.Where(c => !stream.Readers.Contains(c)).Select(c => c.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+                var readers = string.Join(", ", stream.Readers.Select(r => r.Name).OrderBy(n => n, StringComparer.Ordinal));
+                result.Fields[field] = (Placement.Streamed, set,
+                    $"written only by {stream.Writer.Name}, which comes before every stage that reads it ({readers}); its value travels in the messages" +
+                    (through.Count > 0 ? " through " + string.Join(", ", through) : ""));
             }
             else
                 result.Fields[field] = (Placement.Shared, set, "touched by " + string.Join(", ", set.Select(s => Name(s, source))));
         }
         return result;
+    }
+
+    // Streamed: one stage writes the field, the others only read it, every reader comes after the writer on every path
+    // (the writer dominates it), and the value can be copied into messages (an immutable type) and into state objects.
+    Stream? Streamable(FieldDefinition field, HashSet<MethodDefinition> touching, Result result, IReadOnlyList<MethodDefinition> stages,
+        IReadOnlyCollection<(MethodDefinition Caller, MethodDefinition Callee)> cutSites, MethodDefinition? source)
+    {
+        if (source is not null && touching.Contains(source)) return null;
+        if (!types.IsImmutable(field.FieldType) || !FieldMobility.CanMove(field)) return null;
+        var writers = touching.Where(t => result.Accesses[(field, t)].Any(a => a.Write)).ToList();
+        if (writers.Count != 1) return null;
+        var writer = writers[0];
+        var readers = new HashSet<MethodDefinition>(touching.Where(t => t != writer));
+
+        var stageSet = new HashSet<MethodDefinition>(stages);
+        var next = stages.ToDictionary(s => s, _ => new HashSet<MethodDefinition>());
+        var entries = new HashSet<MethodDefinition>();
+        foreach (var (caller, callee) in cutSites)
+        {
+            if (!stageSet.Contains(callee)) continue;
+            if (stageSet.Contains(caller) && caller != source) next[caller].Add(callee);
+            else entries.Add(callee);
+        }
+
+        // Dominance: without the writer, no reader can be reached from an entry.
+        var withoutWriter = Reach(entries.Where(e => e != writer), next, writer);
+        if (readers.Any(withoutWriter.Contains)) return null;
+
+        // Carriers: reached from the writer without passing it again, and leading to a reader without passing it.
+        var fromWriter = Reach(next[writer], next, writer);
+        if (!readers.All(fromWriter.Contains)) return null;
+        var carriers = new HashSet<MethodDefinition>(fromWriter.Where(s => s != writer &&
+            Reach([s], next, writer).Overlaps(readers)));
+        return new Stream(writer, readers, carriers);
+    }
+
+    static HashSet<MethodDefinition> Reach(IEnumerable<MethodDefinition> from, Dictionary<MethodDefinition, HashSet<MethodDefinition>> next,
+        MethodDefinition avoid)
+    {
+        var seen = new HashSet<MethodDefinition>();
+        var work = new Stack<MethodDefinition>();
+        foreach (var f in from)
+            if (f != avoid && seen.Add(f)) work.Push(f);
+        while (work.Count > 0)
+            foreach (var n in next[work.Pop()])
+                if (n != avoid && seen.Add(n)) work.Push(n);
+        return seen;
     }
 
     static string Lines(Result result, FieldDefinition field, MethodDefinition root)
@@ -87,5 +157,7 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure)
 
     static bool IsCompilerConstant(FieldDefinition field) =>
         field.HasFieldRVA || field.DeclaringType.Name.StartsWith("<PrivateImplementationDetails>", StringComparison.Ordinal)
-        || (field.DeclaringType.Name == "<>c" && field.Name.StartsWith("<>9", StringComparison.Ordinal));
+        || (field.DeclaringType.Name == "<>c" && field.Name.StartsWith("<>9", StringComparison.Ordinal))
+        // C# 11 caches method-group delegates in <>O
+        || field.DeclaringType.Name == "<>O";
 }

@@ -34,6 +34,8 @@ public sealed class Stage(string name, MethodDefinition handler)
     public List<Stage> BarrierAfter { get; } = [];
     /// <summary>Stages this one hands work to.</summary>
     public List<Stage> Next { get; } = [];
+    /// <summary>Streamed fields whose value this stage's messages carry (the stage reads them, or forwards them).</summary>
+    public List<FieldPlan> Carries { get; } = [];
     /// <summary>Static members of other assemblies the stage calls (console, files, clocks...).</summary>
     public SortedSet<string> ExternalCalls { get; } = new(StringComparer.Ordinal);
     public override string ToString() => Name;
@@ -46,6 +48,8 @@ public sealed class Group(string name)
     public int Rank { get; set; }
     public List<FieldPlan> OwnedFields { get; } = [];
     public bool OwnsState => OwnedFields.Count > 0;
+    /// <summary>Streamed fields of which this group keeps a copy, set from each message before its handler runs.</summary>
+    public List<FieldPlan> StreamedCopies { get; } = [];
     /// <summary>Why the stages were fused, one sentence each.</summary>
     public List<string> FusionReasons { get; } = [];
     public override string ToString() => Name;
@@ -62,6 +66,13 @@ public sealed class FieldPlan(FieldDefinition field, Placement placement, Group?
     /// <summary>The field moves into the group's state object (false: it stays static, e.g. its type is private to another class).</summary>
     public bool Moves { get; set; }
     public string Reason { get; set; } = reason;
+    /// <summary>Streamed: the one stage that writes it (its group keeps the field), the stages that read it, and every
+    /// stage whose messages carry its value (the readers and the stages between).</summary>
+    public Stage? Writer { get; set; }
+    public List<Stage> Readers { get; } = [];
+    public List<Stage> Carriers { get; } = [];
+    /// <summary>Streamed: which group's copy each method that touches the field uses; any other method uses the writer's.</summary>
+    public Dictionary<MethodDefinition, Group> CopyUsedBy { get; } = new();
 }
 
 public sealed class CallSite(MethodDefinition caller, Instruction instruction, MethodDefinition callee, bool cut, string? reason)

@@ -12,9 +12,14 @@ namespace Weaving.Fody.Rewriting;
 /// </summary>
 public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeReferences runtime)
 {
-    readonly Dictionary<MethodDefinition, MethodDefinition> postStubs = new();
+    // Post stubs per stage; a stage whose messages carry streamed values has one per group that posts to it.
+    readonly Dictionary<(MethodDefinition Handler, Group? From), MethodDefinition> postStubs = new();
     readonly Dictionary<Stage, TypeDefinition> messageTypes = new();
+    readonly Dictionary<Stage, Dictionary<FieldPlan, FieldDefinition>> carriedFields = new();
     readonly Dictionary<FieldDefinition, (MethodDefinition Get, MethodDefinition Set, MethodDefinition Address)> accessors = new();
+    // A streamed field's copy in each reading group.
+    readonly Dictionary<(FieldDefinition, Group), (MethodDefinition Get, MethodDefinition Set, MethodDefinition Address)> copies = new();
+    readonly Dictionary<FieldDefinition, FieldPlan> streamed = new();
     readonly HashSet<MethodDefinition> touched = [];
 
     /// <summary>Every method the rewriting created or edited: the tests force the JIT over each.</summary>
@@ -22,9 +27,10 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
 
     public void Apply(string buildHash, byte[] stageMapJson)
     {
+        foreach (var field in plan.Fields.Where(f => f.Placement == Placement.Streamed)) streamed[field.Field] = field;
+        foreach (var group in plan.Groups.Where(g => g.OwnedFields.Any(f => f.Moves) || g.StreamedCopies.Count > 0)) WriteStateObject(group);
         foreach (var stage in plan.Stages) WriteMessageType(stage);
-        foreach (var stage in plan.Stages) WritePostStub(stage);
-        foreach (var group in plan.Groups.Where(g => g.OwnedFields.Any(f => f.Moves))) WriteStateObject(group);
+        foreach (var stage in plan.Stages) WritePostStubs(stage);
         RedirectCallSites();
         RedirectFieldAccesses();
         if (plan.Source is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.Source);
@@ -51,6 +57,16 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             type.Fields.Add(field);
             return field;
         }).ToList();
+        // Streamed values travel beside the arguments, under names no parameter can have.
+        var carried = new Dictionary<FieldPlan, FieldDefinition>();
+        foreach (var streamedField in stage.Carries)
+        {
+            var original = streamedField.Field;
+            var field = new FieldDefinition($"<{original.DeclaringType.Name}.{original.Name}>", FieldAttributes.Public, original.FieldType);
+            type.Fields.Add(field);
+            carried[streamedField] = field;
+        }
+        carriedFields[stage] = carried;
 
         var constructor = new MethodDefinition(".ctor",
             MethodAttributes.Public | MethodAttributes.HideBySig | MethodAttributes.SpecialName | MethodAttributes.RTSpecialName,
@@ -65,6 +81,13 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         var invoke = new MethodDefinition("Invoke",
             MethodAttributes.Public | MethodAttributes.Virtual | MethodAttributes.HideBySig, module.TypeSystem.Void);
         il = invoke.Body.GetILProcessor();
+        // The group's copy of each streamed value is the one this message brought, for the handler and its posts.
+        foreach (var entry in carried)
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldfld, entry.Value);
+            il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
+        }
         foreach (var field in fields)
         {
             il.Emit(OpCodes.Ldarg_0);
@@ -77,12 +100,24 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         messageTypes[stage] = type;
     }
 
-    void WritePostStub(Stage stage)
+    void WritePostStubs(Stage stage)
+    {
+        var callerGroups = plan.CallSites.Where(c => c.Cut && c.Callee == stage.Handler)
+            .Select(c => plan.StageOf(c.Caller)?.Group).Distinct().ToList();
+        if (stage.Carries.Count == 0 || callerGroups.Count == 0) callerGroups = [null];
+        var index = 0;
+        foreach (var from in callerGroups)
+            postStubs[(stage.Handler, stage.Carries.Count == 0 ? null : from)] = WritePostStub(stage, from, index++);
+    }
+
+    // Captures the streamed values as the posting group sees them: the writer's state, or the group's copy.
+    MethodDefinition WritePostStub(Stage stage, Group? from, int index)
     {
         var handler = stage.Handler;
         var type = messageTypes[stage];
         var access = handler.Attributes & MethodAttributes.MemberAccessMask;
-        var stub = new MethodDefinition($"<{handler.Name}>Post", access | MethodAttributes.Static | MethodAttributes.HideBySig, module.TypeSystem.Void);
+        var name = index == 0 ? $"<{handler.Name}>Post" : $"<{handler.Name}>Post{index + 1}";
+        var stub = new MethodDefinition(name, access | MethodAttributes.Static | MethodAttributes.HideBySig, module.TypeSystem.Void);
         foreach (var p in handler.Parameters) stub.Parameters.Add(new ParameterDefinition(p.Name, ParameterAttributes.None, p.ParameterType));
         runtime.MarkGenerated(stub);
         var il = stub.Body.GetILProcessor();
@@ -93,12 +128,20 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Ldarg, stub.Parameters[i]);
             il.Emit(OpCodes.Stfld, type.Fields[i]);
         }
+        foreach (var entry in carriedFields[stage])
+        {
+            var field = entry.Key.Field;
+            var get = from is not null && copies.TryGetValue((field, from), out var copy) ? copy.Get : accessors[field].Get;
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Call, get);
+            il.Emit(OpCodes.Stfld, entry.Value);
+        }
         il.Emit(OpCodes.Call, runtime.Post);
         il.Emit(OpCodes.Ret);
         stub.Body.OptimizeMacros();
         handler.DeclaringType.Methods.Add(stub);
-        postStubs[handler] = stub;
         touched.Add(stub);
+        return stub;
     }
 
     void WriteStateObject(Group group)
@@ -161,6 +204,34 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             // so the state is initialised before any stage reads it.
             owner.IsBeforeFieldInit = false;
         }
+        foreach (var fieldPlan in group.StreamedCopies) WriteStreamedCopy(state, instance, group, fieldPlan);
+    }
+
+    // A reading group's copy of a streamed field: set from each message, read by the group's code and posts.
+    void WriteStreamedCopy(TypeDefinition state, FieldDefinition instance, Group group, FieldPlan fieldPlan)
+    {
+        var original = fieldPlan.Field;
+        var owner = original.DeclaringType;
+        var slot = new FieldDefinition(owner.Name + "_" + original.Name + "_copy", FieldAttributes.Assembly, original.FieldType);
+        state.Fields.Add(slot);
+        var suffix = group.Name.Replace('.', '_');
+        var get = Accessor(owner, $"<{original.Name}>get_{suffix}", original.FieldType, [], il =>
+        {
+            il.Emit(OpCodes.Ldsfld, instance);
+            il.Emit(OpCodes.Ldfld, slot);
+        });
+        var set = Accessor(owner, $"<{original.Name}>set_{suffix}", module.TypeSystem.Void, [original.FieldType], il =>
+        {
+            il.Emit(OpCodes.Ldsfld, instance);
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Stfld, slot);
+        });
+        var address = Accessor(owner, $"<{original.Name}>address_{suffix}", new ByReferenceType(original.FieldType), [], il =>
+        {
+            il.Emit(OpCodes.Ldsfld, instance);
+            il.Emit(OpCodes.Ldflda, slot);
+        });
+        copies[(original, group)] = (get, set, address);
     }
 
     MethodDefinition Accessor(TypeDefinition owner, string name, TypeReference returnType, TypeReference[] parameters, Action<ILProcessor> load)
@@ -180,7 +251,8 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
     {
         foreach (var site in plan.CallSites.Where(s => s.Cut))
         {
-            site.Instruction.Operand = postStubs[site.Callee];
+            var from = plan.StageOf(site.Callee)!.Carries.Count == 0 ? null : plan.StageOf(site.Caller)?.Group;
+            site.Instruction.Operand = postStubs.TryGetValue((site.Callee, from), out var stub) ? stub : postStubs.First(p => p.Key.Handler == site.Callee).Value;
             touched.Add(site.Caller);
         }
     }
@@ -196,6 +268,8 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
                 if (ins.OpCode.Code is not (Code.Ldsfld or Code.Stsfld or Code.Ldsflda)) continue;
                 var field = (ins.Operand as FieldReference)?.Resolve();
                 if (field is null || field.Module != module || !accessors.TryGetValue(field, out var access)) continue;
+                if (streamed.TryGetValue(field, out var stream) && stream.CopyUsedBy.TryGetValue(method, out var reader))
+                    access = copies[(field, reader)];
                 if (ins.Previous?.OpCode.Code == Code.Volatile) { ins.Previous.OpCode = OpCodes.Nop; ins.Previous.Operand = null; }
                 ins.Operand = ins.OpCode.Code switch
                 {
@@ -237,16 +311,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         touched.Add(main);
     }
 
-    void RemoveWeavingAttributes()
-    {
-        foreach (var method in module.GetTypes().SelectMany(t => t.Methods))
-            for (var i = method.CustomAttributes.Count - 1; i >= 0; i--)
-            {
-                var type = method.CustomAttributes[i].AttributeType;
-                if (type.Namespace == "Weaving" && type.Name is "StageAttribute" or "InlineAttribute")
-                    method.CustomAttributes.RemoveAt(i);
-            }
-    }
+    void RemoveWeavingAttributes() => WeavingAttributes.Remove(module);
 
     void WriteAssemblyAttributes(string buildHash)
     {

@@ -23,6 +23,7 @@ public static class StageMapWriter
                 .Property("copyArguments", s.CopyArguments)
                 .Strings("next", s.Next.Select(n => n.Name))
                 .Strings("barrierAfter", s.BarrierAfter.Select(b => b.Name))
+                .Strings("carries", s.Carries.Select(f => f.Name))
                 .Strings("externalCalls", s.ExternalCalls)
                 .EndObject();
         }
@@ -38,6 +39,7 @@ public static class StageMapWriter
                 .Property("ownsState", g.OwnsState)
                 .Strings("stages", g.Stages.Select(s => s.Name))
                 .Strings("state", g.OwnedFields.Where(f => f.Moves).Select(f => f.Name))
+                .Strings("streamedCopies", g.StreamedCopies.Select(f => f.Name))
                 .Strings("fusedBecause", g.FusionReasons)
                 .EndObject();
         }
@@ -51,8 +53,12 @@ public static class StageMapWriter
                 .Property("placement", f.Placement.ToString().ToLowerInvariant())
                 .Property("group", f.Group?.Name ?? (f.Placement == Placement.Owned ? "Main" : null))
                 .Property("moved", f.Moves)
-                .Property("reason", f.Reason)
-                .EndObject();
+                .Property("reason", f.Reason);
+            if (f.Placement == Placement.Streamed)
+                json.Property("writer", f.Writer?.Name)
+                    .Strings("readers", f.Readers.Select(r => r.Name))
+                    .Strings("carriers", f.Carriers.Select(c => c.Name));
+            json.EndObject();
         }
         json.EndArray();
 
