@@ -76,7 +76,7 @@ public sealed class ContinuationPlanTests
         ], map.GroupLayout, "groups");
         PlanAssert.SameSet(["Program.characters: owned OnCountedLine", "Program.level: owned OnCountedLine", "Program.lines: owned OnCountedLine",
             "Program.results: shared OnCountedLine"], map.Placements, "placements");
-        PlanAssert.SameSet(["WEAV021@145", "WEAV021@149", "WEAV022@57", "WEAV022@65", "WEAV022@71", "WEAV011@126"],
+        PlanAssert.SameSet(["WEAV021@145", "WEAV021@149", "WEAV022@59", "WEAV022@67", "WEAV022@72", "WEAV011@126"],
             map.DiagnosticLines.Where(d => !d.StartsWith("WEAV023")), "diagnostics other than barriers");
     }
 

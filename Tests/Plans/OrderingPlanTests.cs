@@ -20,7 +20,7 @@ public sealed class OrderingPlanTests
         var map = StageMap.Of("StageDiamond");
         PlanAssert.SameSet(["OnOrder: OnLedger, OnOrder, OnPrice, OnStock"], map.GroupLayout, "groups");
         PlanAssert.SameSet([], map.BarrierPairs, "barriers");
-        PlanAssert.SameSet(["WEAV022@18"], map.DiagnosticLines, "diagnostics");
+        PlanAssert.SameSet(["WEAV022@25"], map.DiagnosticLines, "diagnostics");
         StringAssert.Contains(map.Diagnostics.Single().Message, "OnOrder forks into paths that meet again at OnLedger");
         PlanAssert.SameSet(["Program.Main -> Program.OnOrder @13: cut", "Program.Main -> Program.OnOrder @14: cut",
             "Program.OnOrder -> Program.OnLedger @21: cut", "Program.OnOrder -> Program.OnPrice @25: cut", "Program.OnOrder -> Program.OnStock @26: cut",

@@ -53,7 +53,9 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
             edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(s.Caller))
                 .Select(s => (s.Caller, s.Callee)).Distinct().ToList();
             var sourceTargets = graph.Sites.Values.Where(s => s.Cut && s.Caller == source).Select(s => s.Callee).Distinct().ToList();
-            groups = new GroupResolver().Resolve(graph.Stages, edges, sourceTargets, SharedResources(placed, source, runs, facts), source);
+            groups = new GroupResolver().Resolve(graph.Stages, edges, sourceTargets, SharedResources(placed, source, runs, facts), source,
+                (from, to) => graph.Sites.Values.Where(c => c.Cut && c.Caller == from && c.Callee == to)
+                    .OrderBy(c => c.Instruction.Offset).FirstOrDefault()?.Instruction);
             var broken = StreamsBrokenByGrouping(placed, groups, runs);
             if (broken.Count == 0) break;
             notStreamed.UnionWith(broken);

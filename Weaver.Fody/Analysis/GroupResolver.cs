@@ -43,7 +43,7 @@ public sealed class GroupResolver
     public Result Resolve(IReadOnlyList<MethodDefinition> stages, IReadOnlyCollection<(MethodDefinition From, MethodDefinition To)> edges,
         IReadOnlyList<MethodDefinition> sourceTargets,
         IEnumerable<(string Name, HashSet<MethodDefinition> Stages, string Detail, MethodDefinition At, Mono.Cecil.Cil.Instruction? AtInstruction)> sharedFields,
-        MethodDefinition? source)
+        MethodDefinition? source, Func<MethodDefinition, MethodDefinition, Mono.Cecil.Cil.Instruction?>? callAt = null)
     {
         var result = new Result();
         foreach (var s in stages) parent[s] = s;
@@ -89,12 +89,17 @@ public sealed class GroupResolver
                 }
                 if (fork is null) continue;
                 var members = graph.Keys.Where(g => reach[fork].Contains(g) && reach[g].Contains(join)).ToList();
+                // Point at the call that starts a second path: a line that is the same in Debug and Release builds.
+                var forking = edges.Where(e => Find(e.From) == Find(fork) && members.Contains(Find(e.To)) && Find(e.To) != Find(join))
+                    .Select(e => (e.From, At: callAt?.Invoke(e.From, e.To)))
+                    .OrderBy(e => e.At?.Offset ?? int.MaxValue)
+                    .FirstOrDefault();
                 foreach (var m in members) Union(fork, m);
                 var names = string.Join(", ", stages.Where(s => members.Contains(Find(s)) || members.Any(g => Find(g) == Find(s))).Select(s => s.Name).Distinct());
                 var why = $"{fork.Name} forks into paths that meet again at {join.Name}; fusing keeps their order";
                 Reason(fork, why);
                 result.Diagnostics.Add(SourceLocator.Diagnostic("WEAV022", Severity.Warning,
-                    $"Stages {names} are fused into one group: {why} (ordering contract, joins).", fork, null));
+                    $"Stages {names} are fused into one group: {why} (ordering contract, joins).", forking.From ?? fork, forking.At));
                 fused = true;
                 break;
             }
