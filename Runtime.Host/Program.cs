@@ -9,7 +9,7 @@ using Weaving.Host.Hosting;
 using Weaving.Host.Messaging;
 using Weaving.Host.Startup;
 
-// Runtime.Host --app <woven dll> --stage <name>[,<name>…] [--rabbitmq <amqp uri>] [--prefetch <n>] [-- <program args>]
+// Runtime.Host --app <woven dll> --stage <name>[,<name>…] [--rabbitmq <amqp uri>] [--prefetch <n>] [--retries <n>] [-- <program args>]
 // stdout belongs to the program; everything the host says goes to stderr.
 try
 {
@@ -46,14 +46,15 @@ try
     }
     var selection = StageSelection.Parse(app, options.Stage);
     if (options.Prefetch == 0) throw new HostUsageException("--prefetch must be at least 1.");
-
-    var broker = options.ResolveBroker();
-    var clientName = $"weaving-host {app.Name} {options.Stage} (pid {Environment.ProcessId})";
-    await using var connection = await BrokerConnection.OpenAsync(broker, clientName);
+    if (options.Retries < 0) throw new HostUsageException("--retries must be 0 or more.");
+    if (options.MaxMessageBytes < 1) throw new HostUsageException("--max-message-bytes must be at least 1.");
+    if (options.ReconnectTimeout < TimeSpan.Zero) throw new HostUsageException("Weaving:ReconnectTimeout must not be negative.");
+    if (options.Heartbeat < TimeSpan.FromSeconds(1)) throw new HostUsageException("Weaving:Heartbeat must be at least 1 second.");
 
     builder.Services.AddSingleton(app);
     builder.Services.AddSingleton(selection);
-    builder.Services.AddSingleton(connection);
+    builder.Services.AddSingleton(new BrokerClientName($"weaving-host {app.Name} {options.Stage} (pid {Environment.ProcessId})"));
+    builder.Services.AddSingleton<BrokerConnection>();
     builder.Services.AddSingleton(new ProgramArguments(commandLine.ProgramArguments));
     builder.Services.AddSingleton<HostMetrics>();
     builder.Services.AddSingleton<HostExit>();
@@ -62,8 +63,10 @@ try
     if (selection.RunsSource) builder.Services.AddHostedService<SourceService>();
 
     using var host = builder.Build();
+    var broker = host.Services.GetRequiredService<BrokerConnection>();
+    await broker.OpenAsync();
     host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Weaving.Host").LogInformation("{App} (build {Build}) on {Broker}: {Selection}",
-        app.Name, app.BuildHash, BrokerConnection.Redact(broker),
+        app.Name, app.BuildHash, broker.Redacted,
         string.Join(", ", [.. selection.RunsSource ? new[] { "source Main" } : [], .. selection.Groups.Select(g => "group " + g.Name)]));
 
     // Before the program runs: its posts, and its handlers' posts, must reach this transport, not an in-memory one.

@@ -28,6 +28,32 @@ public sealed class WeavingOptions
     /// <summary>Message ids each group remembers, so that a message delivered again is not run again.</summary>
     public int DuplicateWindow { get; set; } = 65_536;
 
+    /// <summary>
+    /// Times a handler that throws is run again, in place, before its message fails and is dead-lettered with the
+    /// exception. 0 fails it at once.
+    /// </summary>
+    public int Retries { get; set; } = 2;
+
+    /// <summary>
+    /// Largest message body, in bytes, that a host sends or accepts: a post over it fails (it is not sent), a delivery over
+    /// it is dead-lettered. Default 16 MiB.
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = DefaultMaxMessageBytes;
+
+    public const int DefaultMaxMessageBytes = 16 << 20;
+
+    /// <summary>
+    /// How long a process tries to reconnect after it lost the broker before it gives up (exit code 1). Messages are not
+    /// lost either way: what was not acknowledged is delivered again.
+    /// </summary>
+    public TimeSpan ReconnectTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The AMQP heartbeat asked of the broker. A connection is known dead after about three missed heartbeats: with
+    /// RabbitMQ.Client 7.2, that is also how a broker that went away in the middle of a publish is noticed.
+    /// </summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Print the groups (or with <see cref="Json"/> the stage map) and exit.</summary>
     public bool List { get; set; }
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using RabbitMQ.Client;
 using Weaving.Host.Messaging;
 using Weaving.Host.Startup;
 
@@ -9,7 +8,7 @@ namespace Weaving.Host.Hosting;
 
 /// <summary>Consumes the selected groups until the host stops (SIGTERM, Ctrl+C, or a fatal error).</summary>
 public sealed class GroupConsumersService(
-    WovenApp app, StageSelection selection, IConnection connection, IOptions<WeavingOptions> options, HostMetrics metrics,
+    WovenApp app, StageSelection selection, BrokerConnection broker, IOptions<WeavingOptions> options, HostMetrics metrics,
     HostExit exit, ILoggerFactory loggers) : BackgroundService
 {
     readonly ILogger logger = loggers.CreateLogger<GroupConsumersService>();
@@ -17,7 +16,7 @@ public sealed class GroupConsumersService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var consumers = selection.Groups
-            .Select(g => new GroupConsumer(app, g, connection, options.Value, metrics, loggers.CreateLogger<GroupConsumer>(), Fatal))
+            .Select(g => new GroupConsumer(app, g, broker, options.Value, metrics, loggers.CreateLogger<GroupConsumer>(), Fatal))
             .ToList();
         try
         {
@@ -26,6 +25,7 @@ public sealed class GroupConsumersService(
             await Task.Delay(Timeout.Infinite, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+        catch (Exception e) when (exit.HasFailed) { logger.LogDebug(e, "starting the consumers"); /* reported through Fatal */ }
         catch (Exception e)
         {
             Fatal(e);

@@ -11,6 +11,8 @@ public sealed class HostExit(IHostApplicationLifetime lifetime)
 
     public int Code => Volatile.Read(ref code);
 
+    public bool HasFailed => Volatile.Read(ref failed) != 0;
+
     /// <summary>The source finished: its exit code is the process's, unless something failed first.</summary>
     public void Finish(int exitCode)
     {

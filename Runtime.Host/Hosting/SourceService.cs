@@ -2,15 +2,18 @@ using System.Reflection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Weaving.Host.Drain;
+using Weaving.Host.Messaging;
 using Weaving.Host.Startup;
 
 namespace Weaving.Host.Hosting;
 
 /// <summary>
 /// <c>--stage Main</c>: runs the program's entry point as the event source, on a thread of its own as <c>dotnet App.dll</c>
-/// would, with the program's arguments. The woven Main drains before it returns; its exit code becomes the host's.
+/// would, with the program's arguments. The woven Main drains before it returns; its exit code becomes the host's, unless
+/// a stateful group was taken over during the run: then its output is known to be incomplete, and the exit code is 1.
 /// </summary>
-public sealed class SourceService(WovenApp app, ProgramArguments arguments, HostExit exit, ILogger<SourceService> logger) : BackgroundService
+public sealed class SourceService(WovenApp app, ProgramArguments arguments, RabbitMqTransport transport, HostExit exit,
+    ILogger<SourceService> logger) : BackgroundService
 {
     // What the runtime exits with on an unhandled exception: SIGABRT on Unix, the CLR's exception code on Windows.
     static readonly int unhandledExceptionExitCode = OperatingSystem.IsWindows() ? unchecked((int)0xE0434352) : 134;
@@ -28,6 +31,13 @@ public sealed class SourceService(WovenApp app, ProgramArguments arguments, Host
         try
         {
             var exitCode = await finished.Task.WaitAsync(stoppingToken);
+            if (transport.Takeovers is { Count: > 0 } takeovers)
+            {
+                // As the runtime reports failed messages: one line on stderr, after the program's own output.
+                foreach (var takeover in takeovers)
+                    Console.Error.WriteLine($"weaving: {takeover}: the state they built is lost, so this output is not what an uninterrupted run prints.");
+                if (exitCode == 0) exitCode = ExitCodes.RuntimeFailure;
+            }
             exit.Finish(exitCode);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -53,7 +63,7 @@ public sealed class SourceService(WovenApp app, ProgramArguments arguments, Host
             return result is int code ? code : Environment.ExitCode;
         }
         catch (Exception e) when (Unwrap(e) is BrokerLostException or RabbitMQ.Client.Exceptions.AlreadyClosedException
-                                       or RabbitMQ.Client.Exceptions.PublishException)
+                                       or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.PublishException)
         {
             logger.LogCritical("Source: the run cannot go on: {Error}", Unwrap(e).Message);
             return ExitCodes.RuntimeFailure;

@@ -31,6 +31,26 @@ public static class QueueTopology
         };
         // A group that owns state must run in one process at a time: the other consumers wait as hot standbys.
         if (group.OwnsState) arguments["x-single-active-consumer"] = true;
+        await DeclareExactlyAsync(channel, queue, arguments, cancellationToken);
+        if (group.OwnsState)
+        {
+            // Holds one message, the latest: the active host's owner record (see GroupConsumer).
+            await DeclareExactlyAsync(channel, QueueNames.Owner(queue), new Dictionary<string, object?> { ["x-max-length"] = 1 },
+                cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The control queue of one source run. Durable, with persistent reports, so that a broker restart in the middle of
+    /// a run loses no report; not exclusive, so that it outlives a lost connection; deleted by the source when the run
+    /// ends, or by the broker <paramref name="expiresAfter"/> after its source stopped using it (a source that died).
+    /// </summary>
+    public static Task DeclareControlQueueAsync(IChannel channel, string queue, TimeSpan expiresAfter, CancellationToken cancellationToken = default) =>
+        DeclareExactlyAsync(channel, queue, new Dictionary<string, object?> { ["x-expires"] = (long)expiresAfter.TotalMilliseconds },
+            cancellationToken);
+
+    static async Task DeclareExactlyAsync(IChannel channel, string queue, Dictionary<string, object?> arguments, CancellationToken cancellationToken)
+    {
         try
         {
             await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments,

@@ -14,16 +14,25 @@ namespace Weaving.Host.Messaging;
 /// is by the source (the entry point under <c>--stage Main</c>). Messages go to the group queues; the hosts report every
 /// finished message to this run's control queue, and <see cref="DrainLedger"/> turns those reports into an exact
 /// <see cref="Drain"/>. Nothing is opened until the first send: a host that only consumes needs no control queue.
+/// <para>
+/// Losing the broker. The source keeps every publish until it is confirmed; on a new connection it declares its queues
+/// again (the control queue is durable, so the reports in it survived), consumes its reports again, and publishes again
+/// what was not confirmed, before it goes on. Reports are acknowledged after they are applied, so none is lost with a
+/// connection; one applied twice changes nothing.
+/// </para>
 /// </summary>
-public sealed class RabbitMqTransport(IConnection connection, IOptions<WeavingOptions> options, ILogger<RabbitMqTransport> logger) : IPipelineTransport
+public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingOptions> options, ILogger<RabbitMqTransport> logger) : IPipelineTransport
 {
     static readonly TimeSpan progressInterval = TimeSpan.FromSeconds(10);
 
     readonly DrainLedger ledger = new();
+    // The source's sends, its drains and reconnecting, one at a time.
     readonly Lock gate = new();
+    readonly List<string> takeovers = [];
+    // Cancelled when the host stops: a source waiting for the broker to come back gives up then.
+    readonly CancellationTokenSource closing = new();
     WovenApp? app;
-    ConfirmedPublisher? publisher;
-    IChannel? controlChannel;
+    Session? session;
     string? controlQueue;
     Dictionary<GroupInfo, string> queues = [];
     volatile bool disposing;
@@ -31,6 +40,15 @@ public sealed class RabbitMqTransport(IConnection connection, IOptions<WeavingOp
     public DrainLedger Ledger => ledger;
 
     public long FailedMessages => ledger.Failures;
+
+    /// <summary>The takeovers of stateful groups that hosts reported during this run, one sentence each.</summary>
+    public IReadOnlyList<string> Takeovers
+    {
+        get { lock (takeovers) return [.. takeovers]; }
+    }
+
+    // The control queue goes when its source has not used it for this long: longer than a source keeps reconnecting.
+    TimeSpan ControlQueueExpiry => TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(30).Ticks, 2 * options.Value.ReconnectTimeout.Ticks));
 
     public void Start(WovenApp wovenApp)
     {
@@ -41,10 +59,17 @@ public sealed class RabbitMqTransport(IConnection connection, IOptions<WeavingOp
     public void Send(in Envelope message)
     {
         var current = app ?? throw new InvalidOperationException("the transport was not started.");
+        var body = MessageCodec.Serialize(message.Message);
+        if (body.Length > options.Value.MaxMessageBytes)
+        {
+            ledger.FailUnsent();
+            logger.LogError("Source: message {Id} to stage {Stage} is {Size} bytes, over the limit of {Limit} bytes (Weaving:MaxMessageBytes); not sent, counted as failed",
+                message.Id, message.Stage.Name, body.Length, options.Value.MaxMessageBytes);
+            return;
+        }
         lock (gate)
         {
             EnsureOpen(current);
-            var body = MessageCodec.Serialize(message.Message);
             var activity = Activity.Current;
             var properties = WireFormat.StageMessageProperties(message.Stage.Name, message.Id, current.BuildHash, controlQueue,
                 activity?.Id, activity?.TraceStateString);
@@ -52,7 +77,7 @@ public sealed class RabbitMqTransport(IConnection connection, IOptions<WeavingOp
             ledger.Announce(message.Id);
             try
             {
-                publisher!.PublishAsync(queues[message.Stage.Group], properties, body, mandatory: true).AsTask().GetAwaiter().GetResult();
+                Publish(new Outbound(queues[message.Stage.Group], properties, body, Mandatory: true));
             }
             catch
             {
@@ -66,8 +91,19 @@ public sealed class RabbitMqTransport(IConnection connection, IOptions<WeavingOp
     {
         lock (gate)
         {
-            if (publisher is null) return;
-            publisher.WhenAllConfirmedAsync().GetAwaiter().GetResult();
+            while (session is { } current)
+            {
+                try
+                {
+                    current.Publisher.WhenAllConfirmedAsync().GetAwaiter().GetResult();
+                    break;
+                }
+                catch (Exception e) when (!disposing && BrokerConnection.IsConnectionLoss(e, current.Connection))
+                {
+                    Reconnect(current, e.Message);
+                }
+            }
+            if (session is null) return;
         }
         var waited = Stopwatch.StartNew();
         while (!ledger.WaitUntilFinished(progressInterval))
@@ -75,68 +111,247 @@ public sealed class RabbitMqTransport(IConnection connection, IOptions<WeavingOp
                 ledger.Unfinished, waited.Elapsed.TotalSeconds, ledger.Completed);
     }
 
+    void Publish(Outbound message)
+    {
+        while (true)
+        {
+            var current = session!;
+            try
+            {
+                current.Publisher.PublishAsync(message).AsTask().GetAwaiter().GetResult();
+                return;
+            }
+            catch (Exception e) when (!disposing && BrokerConnection.IsConnectionLoss(e, current.Connection))
+            {
+                Reconnect(current, e.Message);
+            }
+        }
+    }
+
     void EnsureOpen(WovenApp current)
     {
-        if (publisher is not null) return;
-        OpenAsync(current).GetAwaiter().GetResult();
-    }
-
-    async Task OpenAsync(WovenApp current)
-    {
-        var channel = await connection.CreateChannelAsync();
-        await QueueTopology.DeclareAsync(channel, current);
+        if (session is not null) return;
         var run = ((ulong)Random.Shared.NextInt64() ^ (ulong)Environment.ProcessId).ToString("x16", CultureInfo.InvariantCulture);
         controlQueue = QueueNames.ForSourceRun(current, run);
-        // Exclusive: it goes when this process goes, and reports for a run nobody waits for are dropped.
-        await channel.QueueDeclareAsync(controlQueue, durable: false, exclusive: true, autoDelete: true, arguments: null);
-        var consumer = new AsyncEventingBasicConsumer(channel);
-        consumer.ReceivedAsync += OnReportAsync;
-        // One consumer, acknowledged on delivery: reports are applied in the order the queue holds them.
-        await channel.BasicConsumeAsync(controlQueue, autoAck: true, consumer);
-        // Reports can only come through this channel: if it closes, no drain can ever end, so say so instead of waiting.
-        channel.ChannelShutdownAsync += (_, e) =>
+        while (session is null)
         {
-            if (!disposing) ledger.Break(new BrokerLostException($"the control channel closed ({e.ReplyCode} {e.ReplyText})"));
-            return Task.CompletedTask;
-        };
-        controlChannel = channel;
-        publisher = await ConfirmedPublisher.OpenAsync(connection, options.Value.PublishWindow);
-        logger.LogInformation("Source: publishing to {Groups}; hosts report to {ControlQueue}",
-            string.Join(", ", queues.Values), controlQueue);
+            var connection = broker.GetAsync(closing.Token).GetAwaiter().GetResult();
+            try
+            {
+                session = OpenAsync(connection, current).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (BrokerConnection.IsConnectionLoss(e, connection))
+            {
+                broker.Lost(connection, e.Message);
+            }
+        }
+        logger.LogInformation("Source: publishing to {Groups}; hosts report to {ControlQueue}", string.Join(", ", queues.Values), controlQueue);
     }
 
-    Task OnReportAsync(object sender, BasicDeliverEventArgs delivery)
+    /// <summary>
+    /// With <see cref="gate"/> held: replaces a session whose connection was lost, and publishes again what it had not
+    /// seen confirmed. Throws <see cref="BrokerLostException"/> when the broker stays away (and breaks the ledger with it).
+    /// </summary>
+    void Reconnect(Session lost, string reason)
+    {
+        if (session != lost) return;
+        var unconfirmed = lost.Publisher.Unconfirmed();
+        logger.LogWarning("Source: lost the broker ({Reason}); after reconnecting, {Count} unconfirmed message(s) will be published again",
+            reason, unconfirmed.Count);
+        session = null;
+        broker.Lost(lost.Connection, reason);
+        lost.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        while (session is null)
+        {
+            IConnection connection;
+            try
+            {
+                connection = broker.GetAsync(closing.Token).GetAwaiter().GetResult();
+            }
+            catch (BrokerLostException e)
+            {
+                ledger.Break(e);
+                throw;
+            }
+            Session? fresh = null;
+            try
+            {
+                fresh = OpenAsync(connection, app!).GetAwaiter().GetResult();
+                foreach (var message in unconfirmed)
+                    fresh.Publisher.PublishAsync(message).AsTask().GetAwaiter().GetResult();
+                fresh.Publisher.WhenAllConfirmedAsync().GetAwaiter().GetResult();
+                session = fresh;
+            }
+            catch (Exception e) when (BrokerConnection.IsConnectionLoss(e, connection))
+            {
+                broker.Lost(connection, e.Message);
+                fresh?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+        logger.LogWarning("Source: reconnected; {Count} message(s) published again; reports go on arriving on {ControlQueue}", unconfirmed.Count, controlQueue);
+    }
+
+    async Task<Session> OpenAsync(IConnection connection, WovenApp current)
+    {
+        var channel = await connection.CreateChannelAsync();
+        try
+        {
+            await QueueTopology.DeclareAsync(channel, current);
+            await QueueTopology.DeclareControlQueueAsync(channel, controlQueue!, ControlQueueExpiry);
+            var publisher = await ConfirmedPublisher.OpenAsync(connection, options.Value.PublishWindow);
+            var opened = new Session(broker, connection, channel, publisher);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += (_, delivery) => OnControlMessageAsync(opened, delivery);
+            // One consumer: reports are applied in the order the queue holds them, and acknowledged once applied.
+            await channel.BasicConsumeAsync(controlQueue!, autoAck: false, consumer);
+            // Reports only come through this channel: when the broker goes away while the source waits for them (no
+            // publish of its own to notice it), reconnect from here.
+            channel.ChannelShutdownAsync += (_, e) =>
+            {
+                if (!disposing && e.Initiator != ShutdownInitiator.Application)
+                    _ = Task.Run(() => ReconnectInBackground(opened, e.ReplyText));
+                return Task.CompletedTask;
+            };
+            opened.Lost += reason =>
+            {
+                if (!disposing) ReconnectInBackground(opened, reason);
+            };
+            return opened;
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+    }
+
+    void ReconnectInBackground(Session lost, string reason)
+    {
+        try
+        {
+            lock (gate)
+                if (!disposing) Reconnect(lost, reason);
+        }
+        catch (BrokerLostException) { /* the ledger is broken: the drain reports it */ }
+        catch (Exception e)
+        {
+            ledger.Break(new BrokerLostException($"reconnecting failed: {e.Message}", e));
+        }
+    }
+
+    async Task OnControlMessageAsync(Session from, BasicDeliverEventArgs delivery)
+    {
+        if (delivery.BasicProperties.ContentType == WireFormat.TakeoverContentType)
+            OnTakeover(delivery.BasicProperties);
+        else
+            OnReport(delivery.Body.Span);
+        try
+        {
+            await from.ControlChannel.BasicAckAsync(delivery.DeliveryTag, multiple: false, from.Aborted);
+        }
+        catch (Exception e) when (e is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
+                                       or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Delivered again after reconnecting, and applied again: which changes nothing.
+        }
+    }
+
+    void OnReport(ReadOnlySpan<byte> body)
     {
         List<Completion> completions;
         try
         {
-            completions = DrainReport.Decode(delivery.Body.Span);
+            completions = DrainReport.Decode(body);
         }
         catch (FormatException e)
         {
             logger.LogWarning("Source: ignoring a malformed drain report on {ControlQueue}: {Error}", controlQueue, e.Message);
-            return Task.CompletedTask;
+            return;
         }
         foreach (var completion in completions)
             if (!ledger.Apply(completion))
-                logger.LogDebug("Source: message {Id} reported finished again (a redelivery); counted once", completion.Id);
-        return Task.CompletedTask;
+                logger.LogDebug("Source: message {Id} reported finished before its parent, or again (a redelivery); counted once", completion.Id);
+    }
+
+    void OnTakeover(IReadOnlyBasicProperties properties)
+    {
+        var group = WireFormat.ReadString(properties, WireFormat.GroupHeader) ?? "(unknown)";
+        var host = WireFormat.ReadString(properties, WireFormat.HostHeader) ?? "another host";
+        var previous = WireFormat.ReadString(properties, WireFormat.PreviousHostHeader) ?? "its previous host";
+        var processed = WireFormat.ReadLong(properties, WireFormat.ProcessedHeader) ?? 0;
+        lock (takeovers)
+            takeovers.Add($"group {group} was taken over by {host} after {previous} had processed {processed} message(s) of this run");
+        logger.LogWarning("Source: TAKEOVER in group {Group}: {Host} became its active host after {Previous} had processed {Processed} " +
+            "message(s) of this run. The state they built is lost, so this run's output is not what an uninterrupted run prints",
+            group, host, previous, processed);
     }
 
     public void Dispose()
     {
         disposing = true;
+        closing.Cancel();
         lock (gate)
         {
-            publisher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            if (controlChannel is not null)
+            if (session is not { } current) return;
+            session = null;
+            try
             {
-                try { if (controlChannel.IsOpen) controlChannel.CloseAsync().GetAwaiter().GetResult(); }
-                catch (Exception e) when (e is RabbitMQ.Client.Exceptions.AlreadyClosedException or OperationCanceledException) { }
-                controlChannel.Dispose();
+                // The run is over: nobody will read its reports (a source that dies leaves the queue to expire).
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                if (current.Connection.IsOpen && current.ControlChannel.IsOpen)
+                    current.ControlChannel.QueueDeleteAsync(controlQueue!, ifUnused: false, ifEmpty: false, cancellationToken: timeout.Token)
+                        .GetAwaiter().GetResult();
             }
-            publisher = null;
-            controlChannel = null;
+            catch (Exception e) when (e is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
+                                           or IOException or OperationCanceledException or TimeoutException)
+            {
+                logger.LogDebug("Source: could not delete {ControlQueue}: {Error}", controlQueue, e.Message);
+            }
+            current.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>One connection's channels: the control queue's consumer, and the publisher.</summary>
+    sealed class Session : IAsyncDisposable
+    {
+        readonly BrokerConnection broker;
+        readonly CancellationTokenSource aborted = new();
+        int disposed;
+
+        public Session(BrokerConnection broker, IConnection connection, IChannel controlChannel, ConfirmedPublisher publisher)
+        {
+            this.broker = broker;
+            Connection = connection;
+            ControlChannel = controlChannel;
+            Publisher = publisher;
+            broker.ConnectionLost += OnConnectionLost;
+        }
+
+        public IConnection Connection { get; }
+        public IChannel ControlChannel { get; }
+        public ConfirmedPublisher Publisher { get; }
+        /// <summary>Cancelled once the connection is known to be dead.</summary>
+        public CancellationToken Aborted => aborted.Token;
+        /// <summary>Raised (on a thread of the pool) when the connection is found dead.</summary>
+        public event Action<string>? Lost;
+
+        void OnConnectionLost(IConnection lost)
+        {
+            if (lost != Connection) return;
+            Publisher.Abort();
+            try { aborted.Cancel(); }
+            catch (ObjectDisposedException) { }
+            Lost?.Invoke(lost.CloseReason?.ReplyText ?? "connection lost");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+            broker.ConnectionLost -= OnConnectionLost;
+            var dead = !Connection.IsOpen;
+            if (dead) Publisher.Abort();
+            await Publisher.DisposeAsync();
+            await ChannelClosing.CloseAsync(ControlChannel, dead);
         }
     }
 }

@@ -16,10 +16,28 @@ public static class WireFormat
     public const string ReplyToHeader = "weaving-reply-to";
     public const string DeadReasonHeader = "weaving-dead-reason";
     public const string DeadGroupHeader = "weaving-dead-group";
+    /// <summary>On a dead letter of a handler that threw: the exception's type, its message, and how many times it ran.</summary>
+    public const string ExceptionTypeHeader = "weaving-exception-type";
+    public const string ExceptionMessageHeader = "weaving-exception-message";
+    /// <summary>The exception as .NET prints it, stack trace included, cut at <see cref="MaxExceptionChars"/>.</summary>
+    public const string ExceptionHeader = "weaving-exception";
+    public const string AttemptsHeader = "weaving-attempts";
+    public const int MaxExceptionChars = 8192;
+    /// <summary>On an owner record and a takeover notice: the host (see <see cref="HostInstance"/>).</summary>
+    public const string HostHeader = "weaving-host";
+    public const string HostIdHeader = "weaving-host-id";
+    public const string GroupHeader = "weaving-group";
+    /// <summary>On a takeover notice: the host that was the active consumer before.</summary>
+    public const string PreviousHostHeader = "weaving-previous-host";
+    /// <summary>On an owner record: the run (control queue) of the last message the host processed, and how many of that
+    /// run it processed; on a takeover notice, the same of the host taken over from.</summary>
+    public const string RunHeader = "weaving-run";
+    public const string ProcessedHeader = "weaving-processed";
     public const string TraceParentHeader = "traceparent";
     public const string TraceStateHeader = "tracestate";
     public const string MessageContentType = "application/json";
     public const string ReportContentType = "application/vnd.weaving.drain-report";
+    public const string TakeoverContentType = "application/vnd.weaving.takeover";
 
     public static BasicProperties StageMessageProperties(string stage, MessageId id, string build, string? replyTo,
         string? traceParent, string? traceState)
@@ -42,6 +60,22 @@ public static class WireFormat
         };
     }
 
+    /// <summary>Reports, owner records and notices: persistent, so that a broker restart loses none of them.</summary>
+    public static BasicProperties ControlProperties(string contentType, Dictionary<string, object?>? headers = null) =>
+        new() { Persistent = true, ContentType = contentType, Headers = headers };
+
+    /// <summary>A header as a number, or null.</summary>
+    public static long? ReadLong(IReadOnlyBasicProperties properties, string header) =>
+        properties.Headers is { } headers && headers.TryGetValue(header, out var value)
+            ? value switch
+            {
+                long l => l,
+                int i => i,
+                byte[] or string => long.TryParse(ReadString(properties, header), out var parsed) ? parsed : null,
+                _ => null,
+            }
+            : null;
+
     /// <summary>A header as text: the client reads AMQP long strings back as bytes.</summary>
     public static string? ReadString(IReadOnlyBasicProperties properties, string header) =>
         properties.Headers is { } headers && headers.TryGetValue(header, out var value)
@@ -55,11 +89,20 @@ public static class WireFormat
             : null;
 
     /// <summary>The properties of a dead letter: the original headers, plus why and where it died.</summary>
-    public static BasicProperties DeadLetterProperties(IReadOnlyBasicProperties? original, string reason, string group)
+    public static BasicProperties DeadLetterProperties(IReadOnlyBasicProperties? original, string reason, string group,
+        Exception? exception = null, int attempts = 0)
     {
         var headers = original?.Headers is { } h ? new Dictionary<string, object?>(h) : new Dictionary<string, object?>();
         headers[DeadReasonHeader] = reason;
         headers[DeadGroupHeader] = group;
+        if (exception is not null)
+        {
+            headers[ExceptionTypeHeader] = exception.GetType().FullName;
+            headers[ExceptionMessageHeader] = exception.Message;
+            var text = exception.ToString();
+            headers[ExceptionHeader] = text.Length > MaxExceptionChars ? text[..MaxExceptionChars] + "…" : text;
+            headers[AttemptsHeader] = attempts;
+        }
         return new BasicProperties
         {
             Persistent = true,

@@ -7,7 +7,8 @@ namespace Weaving.Host.Startup;
 public sealed record CommandLine(string[] HostArguments, string[] ProgramArguments)
 {
     public const string Usage =
-        "usage: Runtime.Host --app <woven dll> --stage <name>[,<name>…] [--rabbitmq <amqp uri>] [--prefetch <n>] [-- <program args>]\n" +
+        "usage: Runtime.Host --app <woven dll> --stage <name>[,<name>…] [--rabbitmq <amqp uri>] [--prefetch <n>] [--retries <n>]\n" +
+        "                    [--max-message-bytes <n>] [-- <program args>]\n" +
         "       Runtime.Host --app <woven dll> --list [--json]";
 
     /// <summary>Switch -> configuration key, for the configuration's command-line provider.</summary>
@@ -17,6 +18,8 @@ public sealed record CommandLine(string[] HostArguments, string[] ProgramArgumen
         ["--stage"] = "Weaving:Stage",
         ["--rabbitmq"] = "Weaving:RabbitMQ",
         ["--prefetch"] = "Weaving:Prefetch",
+        ["--retries"] = "Weaving:Retries",
+        ["--max-message-bytes"] = "Weaving:MaxMessageBytes",
         ["--list"] = "Weaving:List",
         ["--json"] = "Weaving:Json",
     };

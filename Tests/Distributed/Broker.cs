@@ -1,16 +1,29 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using RabbitMQ.Client;
+using Weaving.Tests.Infrastructure;
 
 namespace Weaving.Tests.Distributed;
 
 /// <summary>
 /// The RabbitMQ broker the distributed tests need, at localhost:5672 (or <c>WEAVING_RABBITMQ</c>). A test that needs it
 /// and does not find it fails, with how to start it: it is never skipped.
+/// <para>
+/// On the local broker each test process works in a virtual host of its own (<c>weaving-tests-&lt;pid&gt;</c>), made with
+/// rabbitmqctl and deleted at the end: several people running the tests on one machine would otherwise delete each other's
+/// queues and consume each other's messages. Where rabbitmqctl cannot be used, the tests share the default one.
+/// </para>
 /// </summary>
 public static class Broker
 {
-    public static string Uri =>
-        Environment.GetEnvironmentVariable("WEAVING_RABBITMQ") is { Length: > 0 } uri ? uri : "amqp://guest:guest@localhost:5672/";
+    const string DefaultUri = "amqp://guest:guest@localhost:5672/";
+    const string VhostPrefix = "weaving-tests-";
+    static readonly Lazy<string> uri = new(ChooseUri);
+
+    public static string Uri => uri.Value;
+
+    /// <summary>The virtual host of this test process, or null when it uses the broker's default one.</summary>
+    public static string? Vhost { get; private set; }
 
     public const string HowToStart =
         "Start it: `rabbitmq-server -detached; until rabbitmq-diagnostics -q ping; do sleep 0.3; done; rabbitmqctl -q await_startup` " +
@@ -18,24 +31,25 @@ public static class Broker
 
     public static void EnsureReachable(string? brokerUri = null)
     {
-        var uri = new Uri(brokerUri ?? Uri);
-        var port = uri.Port > 0 ? uri.Port : 5672;
+        var configured = Environment.GetEnvironmentVariable("WEAVING_RABBITMQ");
+        var target = new Uri(brokerUri ?? (string.IsNullOrEmpty(configured) ? DefaultUri : configured));
+        var port = target.Port > 0 ? target.Port : 5672;
         try
         {
             using var client = new TcpClient();
-            if (!client.ConnectAsync(uri.Host, port).Wait(TimeSpan.FromSeconds(5)))
-                Assert.Fail($"RabbitMQ did not answer at {uri.Host}:{port} within 5 s. {HowToStart}");
+            if (!client.ConnectAsync(target.Host, port).Wait(TimeSpan.FromSeconds(5)))
+                Assert.Fail($"RabbitMQ did not answer at {target.Host}:{port} within 5 s. {HowToStart}");
         }
         catch (Exception e) when (e is SocketException or AggregateException)
         {
-            Assert.Fail($"RabbitMQ is not reachable at {uri.Host}:{port} ({(e.InnerException ?? e).Message}). {HowToStart}");
+            Assert.Fail($"RabbitMQ is not reachable at {target.Host}:{port} ({(e.InnerException ?? e).Message}). {HowToStart}");
         }
     }
 
-    public static async Task<IConnection> ConnectAsync()
+    public static async Task<IConnection> ConnectAsync(string? brokerUri = null)
     {
         EnsureReachable();
-        var factory = new ConnectionFactory { Uri = new Uri(Uri), ClientProvidedName = "weaving tests" };
+        var factory = new ConnectionFactory { Uri = new Uri(brokerUri ?? Uri), ClientProvidedName = "weaving tests" };
         return await factory.CreateConnectionAsync();
     }
 
@@ -50,12 +64,12 @@ public static class Broker
         }
     }
 
-    /// <summary>Publishes raw bytes with the given headers to a queue, confirmed.</summary>
-    public static async Task PublishRawAsync(string queue, byte[] body, IDictionary<string, object?>? headers = null)
+    /// <summary>Publishes raw bytes with the given headers (and AMQP message-id) to a queue, confirmed.</summary>
+    public static async Task PublishRawAsync(string queue, byte[] body, IDictionary<string, object?>? headers = null, string? messageId = null)
     {
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
-        var properties = new BasicProperties { Persistent = true, Headers = headers };
+        var properties = new BasicProperties { Persistent = true, Headers = headers, MessageId = messageId };
         await channel.BasicPublishAsync("", queue, mandatory: true, properties, body);
     }
 
@@ -66,12 +80,94 @@ public static class Broker
         await using var channel = await connection.CreateChannelAsync();
         var messages = new List<(Dictionary<string, string?>, byte[])>();
         while (await channel.BasicGetAsync(queue, autoAck: true) is { } result)
-        {
-            var headers = new Dictionary<string, string?>(StringComparer.Ordinal);
-            foreach (var (key, value) in result.BasicProperties.Headers ?? new Dictionary<string, object?>())
-                headers[key] = value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : value?.ToString();
-            messages.Add((headers, result.Body.ToArray()));
-        }
+            messages.Add((HeadersAsText(result.BasicProperties), result.Body.ToArray()));
         return messages;
+    }
+
+    /// <summary>The headers of the first message in <paramref name="queue"/>, left in the queue; null when it is empty.</summary>
+    public static async Task<Dictionary<string, string?>?> PeekAsync(string queue)
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        if (await channel.BasicGetAsync(queue, autoAck: false) is not { } result) return null;
+        await channel.BasicNackAsync(result.DeliveryTag, multiple: false, requeue: true);
+        return HeadersAsText(result.BasicProperties);
+    }
+
+    static Dictionary<string, string?> HeadersAsText(IReadOnlyBasicProperties properties)
+    {
+        var headers = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (key, value) in properties.Headers ?? new Dictionary<string, object?>())
+            headers[key] = value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : value?.ToString();
+        return headers;
+    }
+
+    /// <summary>
+    /// <c>rabbitmqctl stop_app</c>, <paramref name="down"/>, <c>start_app</c>: every connection is closed by the broker, and
+    /// nothing answers until it is back. The broker is always started again, whatever happens.
+    /// </summary>
+    public static void Restart(TimeSpan down)
+    {
+        try
+        {
+            var stopped = Rabbitmqctl("stop_app");
+            Assert.AreEqual(0, stopped.ExitCode, $"rabbitmqctl stop_app failed: {stopped}");
+            Thread.Sleep(down);
+        }
+        finally
+        {
+            var started = Rabbitmqctl("start_app");
+            var ready = Rabbitmqctl("await_startup");
+            Assert.AreEqual(0, started.ExitCode, $"rabbitmqctl start_app failed: {started}");
+            Assert.AreEqual(0, ready.ExitCode, $"rabbitmqctl await_startup failed: {ready}");
+        }
+    }
+
+    /// <summary>Runs rabbitmqctl (found on PATH or where the Debian package puts it).</summary>
+    public static ProcessResult Rabbitmqctl(params string[] args)
+    {
+        var ctl = new[] { Environment.GetEnvironmentVariable("PATH") ?? "" }
+            .SelectMany(p => p.Split(Path.PathSeparator))
+            .Concat(["/usr/sbin", "/usr/lib/rabbitmq/bin", "/sbin"])
+            .Select(dir => Path.Combine(dir, "rabbitmqctl"))
+            .FirstOrDefault(File.Exists);
+        if (ctl is null) Assert.Fail($"rabbitmqctl not found, which this test needs. {HowToStart}");
+        return ProcessRunner.Run(ctl, ["-q", .. args], TimeSpan.FromMinutes(2));
+    }
+
+    static string ChooseUri()
+    {
+        if (Environment.GetEnvironmentVariable("WEAVING_RABBITMQ") is { Length: > 0 } configured) return configured;
+        EnsureReachable(DefaultUri);
+        try
+        {
+            RemoveStaleVhosts();
+            var vhost = VhostPrefix + Environment.ProcessId;
+            if (Rabbitmqctl("add_vhost", vhost).ExitCode != 0) return DefaultUri;
+            if (Rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*").ExitCode != 0) return DefaultUri;
+            Vhost = vhost;
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => Rabbitmqctl("delete_vhost", vhost);
+            return DefaultUri + vhost;
+        }
+        catch (Exception e) when (e is AssertFailedException or IOException or System.ComponentModel.Win32Exception or TimeoutException)
+        {
+            Trace.WriteLine($"tests share the default virtual host: {e.Message}");
+            return DefaultUri;
+        }
+    }
+
+    // Virtual hosts of test processes that are gone (killed before they could delete theirs).
+    static void RemoveStaleVhosts()
+    {
+        var list = Rabbitmqctl("list_vhosts", "name");
+        if (list.ExitCode != 0) return;
+        foreach (var line in list.StandardOutput.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!line.StartsWith(VhostPrefix, StringComparison.Ordinal) || !int.TryParse(line[VhostPrefix.Length..], out var pid)) continue;
+            bool alive;
+            try { using var process = Process.GetProcessById(pid); alive = !process.HasExited; }
+            catch (ArgumentException) { alive = false; }
+            if (!alive) Rabbitmqctl("delete_vhost", line);
+        }
     }
 }

@@ -25,8 +25,10 @@ public sealed record DistributedRunOptions
 public sealed record DistributedLayout(string WovenDll, IReadOnlyList<GroupLayout> Groups)
 {
     public string App => Path.GetFileNameWithoutExtension(WovenDll);
-    public IEnumerable<string> AllQueues => Groups.SelectMany(g => new[] { g.Queue, g.DeadQueue });
+    public IEnumerable<string> AllQueues => Groups.SelectMany(g => g.OwnsState ? new[] { g.Queue, g.DeadQueue, g.OwnerQueue } : [g.Queue, g.DeadQueue]);
     public GroupLayout Group(string name) => Groups.Single(g => g.Name == name);
+    /// <summary>The group that runs <paramref name="stage"/>.</summary>
+    public GroupLayout GroupOf(string stage) => Groups.Single(g => g.Stages.Contains(stage));
     public List<HostProcess> Hosts { get; } = [];
     public IEnumerable<HostProcess> HostsOf(string group) => Hosts.Where(h => h.Role == group);
 
@@ -45,6 +47,8 @@ public sealed record DistributedLayout(string WovenDll, IReadOnlyList<GroupLayou
 public sealed record GroupLayout(string Name, IReadOnlyList<string> Stages, bool OwnsState, string Queue)
 {
     public string DeadQueue => Queue + ".dead";
+    /// <summary>A stateful group's owner record (which host is active, and how many messages of the run it processed).</summary>
+    public string OwnerQueue => Queue + ".owner";
 }
 
 /// <summary>The outcome of a distributed run.</summary>
@@ -61,17 +65,22 @@ public sealed record DistributedResult(int ExitCode, string StandardOutput, Proc
     /// <summary>How many redeliveries the hosts of <paramref name="group"/> each recognised and skipped.</summary>
     public IReadOnlyList<long> DuplicatesSkippedBy(string group) => Counted(group, "duplicate(s) skipped");
 
-    // The line a host logs when it stops: "Group X: 5 message(s) processed, 0 failed, 0 dead-lettered, 0 duplicate(s) skipped".
+    /// <summary>How many messages the host at <paramref name="index"/> (in start order) processed.</summary>
+    public long ProcessedByHost(int index) => ReadCount(Hosts[index].Group, Hosts[index].Result.StandardError, "message(s) processed");
+
     IReadOnlyList<long> Counted(string group, string what) =>
-        Hosts.Where(h => h.Group == group).Select(h =>
-        {
-            var marker = $"Group {group}: ";
-            var line = h.Result.StandardError.Split('\n').LastOrDefault(l => l.Contains(marker, StringComparison.Ordinal) && l.Contains(" message(s) processed", StringComparison.Ordinal));
-            Assert.IsNotNull(line, $"no shutdown line for group {group} in:{System.Environment.NewLine}{h.Result.StandardError}");
-            var counts = line[(line.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Split(", ");
-            var field = counts.Single(c => c.EndsWith(what, StringComparison.Ordinal) || c.TrimEnd().EndsWith(what, StringComparison.Ordinal));
-            return long.Parse(field[..field.IndexOf(' ')]);
-        }).ToArray();
+        Hosts.Where(h => h.Group == group).Select(h => ReadCount(group, h.Result.StandardError, what)).ToArray();
+
+    // The line a host logs when it stops: "Group X: 5 message(s) processed, 0 failed, 0 dead-lettered, 0 duplicate(s) skipped".
+    static long ReadCount(string group, string standardError, string what)
+    {
+        var marker = $"Group {group}: ";
+        var line = standardError.Split('\n').LastOrDefault(l => l.Contains(marker, StringComparison.Ordinal) && l.Contains(" message(s) processed", StringComparison.Ordinal));
+        Assert.IsNotNull(line, $"no shutdown line for group {group} in:{System.Environment.NewLine}{standardError}");
+        var counts = line[(line.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Split(", ");
+        var field = counts.Single(c => c.TrimEnd().EndsWith(what, StringComparison.Ordinal));
+        return long.Parse(field[..field.IndexOf(' ')]);
+    }
 
     public override string ToString()
     {
@@ -128,7 +137,17 @@ public static class DistributedRun
             using var source = HostProcess.Start("Main", ["--app", wovenDll, "--stage", "Main", "--", .. programArguments ?? []], output,
                 new Dictionary<string, string>(options.Environment));
             options.WhileSourceRuns?.Invoke(layout, source);
-            var sourceResult = source.WaitForExit(options.Timeout);
+            ProcessResult sourceResult;
+            try
+            {
+                sourceResult = source.WaitForExit(options.Timeout);
+            }
+            catch (TimeoutException e)
+            {
+                // What the hosts said is what tells why the source still waited.
+                var hostsSaid = string.Concat(layout.Hosts.Select(h => $"{Environment.NewLine}--- host {h.Role} ---{Environment.NewLine}{h.StandardErrorSoFar}"));
+                throw new TimeoutException(e.Message + hostsSaid, e);
+            }
 
             var hosts = new List<(string, ProcessResult)>();
             foreach (var host in layout.Hosts)

@@ -80,6 +80,51 @@ public sealed class DrainLedgerTests
     }
 
     [TestMethod]
+    public void A_child_that_reports_before_its_parent_is_applied_when_the_parent_reports()
+    {
+        // A host publishes what a message sent before it reports the message: the child can finish first.
+        var ledger = new DrainLedger();
+        ledger.Announce(root);
+        var child = root.Child(0);
+        var grandchild = child.Child(0);
+        Assert.IsFalse(ledger.Apply(new Completion(grandchild, 0, [])), "parked: not announced yet");
+        Assert.IsFalse(ledger.Apply(new Completion(child, 1, [grandchild])), "parked: not announced yet");
+        Assert.IsFalse(ledger.WaitUntilFinished(TimeSpan.Zero), "the root has not reported");
+        Assert.IsTrue(ledger.Apply(new Completion(root, 0, [child])));
+        Assert.IsTrue(ledger.WaitUntilFinished(TimeSpan.Zero), "the parked child and grandchild were applied with the root");
+        Assert.AreEqual(3, ledger.Completed);
+        Assert.AreEqual(1, ledger.Failures);
+        Assert.AreEqual(0, ledger.Parked);
+    }
+
+    [TestMethod]
+    public void A_standby_that_runs_a_message_again_with_other_children_does_not_make_the_drain_wait_forever()
+    {
+        // The active host of a stateful group ran M, sent A and B (both in their queue), reported M, and died before it
+        // acknowledged M. The standby, with empty state, runs M again and sends A and C instead of A and B.
+        var ledger = new DrainLedger();
+        ledger.Announce(root);
+        var (a, b, c) = (root.Child(0), root.Child(1), root.Child(2));
+        Assert.IsTrue(ledger.Apply(new Completion(root, 0, [a, b])));
+        Assert.IsFalse(ledger.Apply(new Completion(root, 0, [a, c])), "the second run of M changes nothing");
+        Assert.IsFalse(ledger.Apply(new Completion(c, 0, [])), "C was never announced: parked, not waited for");
+        Assert.IsTrue(ledger.Apply(new Completion(b, 0, [])), "B exists: the first run sent it before it reported M");
+        Assert.IsFalse(ledger.WaitUntilFinished(TimeSpan.Zero), "A has not finished");
+        Assert.IsTrue(ledger.Apply(new Completion(a, 0, [])));
+        Assert.IsTrue(ledger.WaitUntilFinished(TimeSpan.Zero));
+        Assert.AreEqual(0, ledger.Parked, "what was parked is dropped once the drain ends: nothing can announce it any more");
+    }
+
+    [TestMethod]
+    public void A_message_the_source_could_not_send_counts_as_failed_and_is_not_waited_for()
+    {
+        var ledger = new DrainLedger();
+        ledger.FailUnsent();
+        Assert.IsTrue(ledger.WaitUntilFinished(TimeSpan.Zero));
+        Assert.AreEqual(1, ledger.Failures);
+    }
+
+    [TestMethod]
     public void Drain_waits_for_a_report_that_arrives_later()
     {
         var ledger = new DrainLedger();

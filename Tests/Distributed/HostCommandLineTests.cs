@@ -40,6 +40,10 @@ public sealed class HostCommandLineTests
         AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stages", "all"), "unknown option '--stages'");
 
     [TestMethod]
+    public void A_negative_retry_count_is_one_clear_line() =>
+        AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stage", "all", "--retries", "-1"), "--retries must be 0 or more");
+
+    [TestMethod]
     public void An_unreachable_broker_is_one_clear_line() =>
         AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stage", "all", "--rabbitmq", "amqp://guest:guest@127.0.0.1:1/"),
             "cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1/");

@@ -16,6 +16,15 @@ public sealed class GroupExecutor(GroupInfo group)
 
     public GroupInfo Group { get; } = group;
 
+    /// <summary>
+    /// Times a handler that throws is run again, in place, before its message fails (0, the default: fail at once).
+    /// In place keeps the order of everything the group sends.
+    /// </summary>
+    public int Retries { get; init; }
+
+    /// <summary>Called before each retry with the message, what the failed attempt threw, and the retry's number (from 1).</summary>
+    public Action<Envelope, Exception, int>? Retrying { get; init; }
+
     /// <summary>The group whose handler runs on this thread, or null outside any handler.</summary>
     public static GroupInfo? CurrentGroup => current?.Executor.Group;
 
@@ -42,33 +51,52 @@ public sealed class GroupExecutor(GroupInfo group)
     {
         var frame = pool.Count > 0 ? pool.Pop() : new Frame(this);
         frame.Id = message.Id;
+        // Posts to other groups go straight to the caller's list; a handler that throws takes them back.
+        frame.Remote = outgoing;
+        var sentBefore = outgoing.Count;
         var previous = current;
         current = frame;
-        bool ok;
+        var ok = false;
         try
         {
-            message.Message.Invoke();
-            ok = true;
-        }
-        catch (Exception e)
-        {
-            ok = false;
-            failures.Add(new HandlerFailure(message, e));
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    message.Message.Invoke();
+                    ok = true;
+                    break;
+                }
+                catch (Exception e) when (attempt <= Retries)
+                {
+                    // Run it again as if for the first time: what the failed attempt posted is discarded, and the posts of
+                    // the next attempt get the same ids.
+                    if (outgoing.Count > sentBefore) outgoing.RemoveRange(sentBefore, outgoing.Count - sentBefore);
+                    frame.Local.Clear();
+                    frame.Posts = 0;
+                    Retrying?.Invoke(message, e, attempt);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(new HandlerFailure(message, e) { Attempts = attempt });
+                    break;
+                }
+            }
         }
         finally
         {
             current = previous;
         }
 
-        if (ok) outgoing.AddRange(frame.Remote);
+        if (!ok && outgoing.Count > sentBefore) outgoing.RemoveRange(sentBefore, outgoing.Count - sentBefore);
         if (ok && frame.Local.Count > 0) pending.Push((frame.Local, 0, frame));
         else Return(frame);
     }
 
     void Return(Frame frame)
     {
-        frame.Local.Clear();
-        frame.Remote.Clear();
+        if (frame.Local.Count > 0) frame.Local.Clear();
+        frame.Remote = null;
         frame.Posts = 0;
         pool.Push(frame);
     }
@@ -79,7 +107,7 @@ public sealed class GroupExecutor(GroupInfo group)
         var frame = current;
         if (frame is null) return false;
         var envelope = new Envelope(stage, message, frame.Id.Child(frame.Posts++));
-        (stage.Group == frame.Executor.Group ? frame.Local : frame.Remote).Add(envelope);
+        (stage.Group == frame.Executor.Group ? frame.Local : frame.Remote!).Add(envelope);
         return true;
     }
 
@@ -87,7 +115,7 @@ public sealed class GroupExecutor(GroupInfo group)
     {
         public readonly GroupExecutor Executor = executor;
         public readonly List<Envelope> Local = [];
-        public readonly List<Envelope> Remote = [];
+        public List<Envelope>? Remote;
         public MessageId Id;
         public int Posts;
     }

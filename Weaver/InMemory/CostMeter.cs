@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace Weaving.InMemory;
+
+/// <summary>
+/// A running estimate of what something costs, in stopwatch ticks, from timed samples (see <see cref="Add"/>). Measuring
+/// every call would cost more than the smallest handlers (two timestamps are about 40 ns), so callers time one call in
+/// <see cref="SampleEvery"/>, and the first <see cref="Warmup"/> calls but the first two, so that an estimate exists early.
+/// Updates take no lock: two senders timing hand-offs to one group at once may lose a sample, and a reader may see the
+/// estimate a few samples late; either only delays a decision by a few messages.
+/// </summary>
+sealed class CostMeter(double initialTicks)
+{
+    public const int SampleEvery = 16;
+    const int Warmup = 8;
+
+    double estimate = initialTicks;
+    long calls;
+    long samples;
+    long lastSampled;
+
+    /// <summary>When the last sample was taken (a stopwatch timestamp), zero before any.</summary>
+    public long LastSampled => Volatile.Read(ref lastSampled);
+
+    /// <summary>Samples taken so far (zero: the estimate is the prior).</summary>
+    public long Samples => Volatile.Read(ref samples);
+
+    /// <summary>The estimate, in stopwatch ticks.</summary>
+    public double Ticks => Volatile.Read(ref estimate);
+
+
+    /// <summary>True when this call should be timed. Never the first two: they pay for the JIT.</summary>
+    public bool ShouldSample()
+    {
+        var n = calls++;
+        return n >= 2 && (n < Warmup || n % SampleEvery == 0);
+    }
+
+    /// <summary>Adds the sample of a call timed from <paramref name="start"/> to <paramref name="end"/> (stopwatch timestamps).</summary>
+    public void Add(long start, long end)
+    {
+        var ticks = end - start;
+        var m = Volatile.Read(ref estimate);
+        // The first sample replaces the prior. Then down at once, up by doubling: a thread preempted in the middle of a
+        // timed call makes a sample far too long (on a busy machine, milliseconds for a call of nanoseconds), never too
+        // short; so a shorter sample is believed at once, a longer one at most doubles the estimate, and the next
+        // ordinary sample undoes that. A cost that really grew is caught up with in a few samples.
+        var next = samples == 0 || ticks <= m ? ticks : Math.Min(ticks, 2 * m);
+        Volatile.Write(ref estimate, next);
+        Volatile.Write(ref samples, samples + 1);
+        Volatile.Write(ref lastSampled, end);
+    }
+
+    public static double TicksFromMicroseconds(double microseconds) => microseconds * Stopwatch.Frequency / 1e6;
+
+    public static double MicrosecondsFromTicks(double ticks) => ticks * 1e6 / Stopwatch.Frequency;
+}
