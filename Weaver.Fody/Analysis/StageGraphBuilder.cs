@@ -36,7 +36,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
             var stageSet = new HashSet<MethodDefinition>(result.Stages);
             foreach (var site in result.Sites.Values.Where(s => s.Cut).ToList())
             {
-                var ownsParameters = OwnsParameters(site.Caller, result, source);
+                var ownsParameters = OwnsParameters(site.Caller, result, stageSet, source);
                 var why = forced.Contains(site.Callee)
                     ? null
                     : rules.WhyNotCut(site.Caller, site.Instruction, site.Callee, result.IsCut, ownsParameters);
@@ -145,15 +145,16 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
     static bool IsCompilerGenerated(TypeDefinition type) =>
         type.Name.StartsWith("<", StringComparison.Ordinal) || type.CustomAttributes.Any(a => a.AttributeType.Name == "CompilerGeneratedAttribute");
 
+    // Where each method of the module is called from; the calls never change, so it is built once.
+    ILookup<MethodDefinition, Instruction>? callsTo;
+
     // A parameter is a handler's own only if every call of that handler in the assembly is a continuation.
-    bool OwnsParameters(MethodDefinition caller, Result result, MethodDefinition? source)
+    bool OwnsParameters(MethodDefinition caller, Result result, HashSet<MethodDefinition> stages, MethodDefinition? source)
     {
         if (caller == source) return true;
-        if (!result.Stages.Contains(caller)) return false;
-        foreach (var method in facts.AllMethods())
-            foreach (var (at, callee) in facts.Get(method).Calls)
-                if (callee == caller && !result.IsCut(at)) return false;
-        return true;
+        if (!stages.Contains(caller)) return false;
+        callsTo ??= facts.AllMethods().SelectMany(m => facts.Get(m).Calls).ToLookup(c => c.Callee, c => c.At);
+        return callsTo[caller].All(result.IsCut);
     }
 
     public static bool HasAttribute(MethodDefinition method, string name) =>
