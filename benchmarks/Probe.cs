@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using Weaving.Benchmarks.Throughput;
+
+namespace Weaving.Benchmarks;
+
+/// <summary>
+/// <c>--probe [variant] [W] [runs]</c>: a few timed runs with a stopwatch, no statistics: the quick loop for working on
+/// the runtime. The figures to quote come from the BenchmarkDotNet runs.
+/// </summary>
+public static class Probe
+{
+    public static void Run(string[] args)
+    {
+        var variants = args.Length > 0 && args[0] != "all" ? args[0].Split(',') : ["Unwoven", "WovenInMemory", "HandWrittenChannels"];
+        var microseconds = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : Workload.Microseconds;
+        var runs = args.Length > 2 ? int.Parse(args[2]) : 5;
+        Console.WriteLine($"calibration: {StageWork.IterationsPerMicrosecond:F1} iterations/µs");
+        foreach (var w in microseconds)
+        {
+            var work = StageWork.IterationsFor(w);
+            var events = Workload.EventsInMemory(w);
+            var runners = variants.Select(v => (Name: v, Run: Runner(v, events, work))).ToList();
+            var rates = runners.ToDictionary(r => r.Name, _ => new List<double>());
+            var bytes = runners.ToDictionary(r => r.Name, _ => 0.0);
+            var cpu = runners.ToDictionary(r => r.Name, _ => 0.0);
+            foreach (var r in runners) r.Run();
+            // Rounds interleave the variants, so that a burst of load on a shared machine hits them all alike.
+            for (var round = 0; round < runs; round++)
+                foreach (var (name, run) in runners)
+                {
+                    var allocated = GC.GetTotalAllocatedBytes(true);
+                    var cpuBefore = CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0;
+                    var start = Stopwatch.GetTimestamp();
+                    run();
+                    cpu[name] += ((CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - cpuBefore) * 1e9 / events / runs;
+                    rates[name].Add(events / Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    bytes[name] += (GC.GetTotalAllocatedBytes(true) - allocated) / (double)events / runs;
+                }
+            if (rates.ContainsKey("WovenInMemory")) Console.WriteLine("  runtime: " + Pipeline3Build.Woven.RuntimeStatistics());
+            var unwoven = rates.TryGetValue("Unwoven", out var u) ? Median(u) : (double?)null;
+            foreach (var (name, _) in runners)
+            {
+                var sorted = rates[name].Order().ToList();
+                var median = Median(sorted);
+                Console.WriteLine($"W={w,3} {name,-20} {median,14:N0} ev/s (min {sorted[0],12:N0} max {sorted[^1],12:N0})" +
+                                  $" {bytes[name],7:F1} B/event {cpu[name],9:F0} CPU ns/event" + (unwoven is { } x ? $"  {median / x,5:F3}x unwoven" : ""));
+            }
+        }
+    }
+
+    /// <summary><c>--probe broker [W,…] [runs] [raw]</c>: the two broker variants (or the raw one alone), with the CPU seconds per 1,000 events of each
+    /// process involved.</summary>
+    public static void Broker(string[] args)
+    {
+        var microseconds = args.Length > 0 ? args[0].Split(',').Select(int.Parse).ToArray() : Workload.Microseconds;
+        var runs = args.Length > 1 ? int.Parse(args[1]) : 2;
+        var broker = CpuAccounting.BrokerPid();
+        foreach (var w in microseconds)
+        {
+            var work = StageWork.IterationsFor(w);
+            var events = Workload.EventsThroughBroker(w);
+            if (!args.Contains("raw"))
+            using (var deployment = WovenRabbitMqDeployment.Start(ThroughputBenchmarks.BrokerUri))
+            {
+                deployment.RunSource(events / 10, work);
+                for (var round = 0; round < runs; round++)
+                {
+                    var (brokerBefore, hostsBefore, sourceBefore) = (Cpu(broker), deployment.GroupHostsCpuSeconds(), CpuAccounting.ChildrenSeconds());
+                    var seconds = deployment.RunSource(events, work) - deployment.FixedSeconds;
+                    Console.WriteLine($"W={w,3} WovenRabbitMq     {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(Cpu(broker) - brokerBefore)}, " +
+                                      $"group hosts {Per(deployment.GroupHostsCpuSeconds() - hostsBefore)}, source {Per(CpuAccounting.ChildrenSeconds() - sourceBefore)} (fixed {deployment.FixedSeconds:F2} s taken off)");
+                }
+            }
+            var raw = RawRabbitMqPipeline.StartAsync(ThroughputBenchmarks.BrokerUri, work).GetAwaiter().GetResult();
+            raw.RunAsync(events / 10).GetAwaiter().GetResult();
+            for (var round = 0; round < runs; round++)
+            {
+                var (brokerBefore, selfBefore) = (Cpu(broker), CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0);
+                var start = Stopwatch.GetTimestamp();
+                raw.RunAsync(events).GetAwaiter().GetResult();
+                var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                Console.WriteLine($"W={w,3} RawRabbitMqClient {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(Cpu(broker) - brokerBefore)}, " +
+                                  $"stages and source (one process) {Per((CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - selfBefore)}");
+            }
+            raw.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+            string Per(double cpuSeconds) => (cpuSeconds * 1000 / events).ToString("F3");
+        }
+
+        static double Cpu(int? pid) => pid is { } p ? CpuAccounting.SecondsOf(p) ?? 0 : 0;
+    }
+
+    static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    static Action Runner(string variant, int events, int work) => variant switch
+    {
+        "Unwoven" => () => Pipeline3Build.Unwoven.Run(events, work, captureOutput: false),
+        "WovenInMemory" => () => Pipeline3Build.Woven.Run(events, work, captureOutput: false),
+        "HandWrittenChannels" => () => HandWrittenChannels.Run(events, work),
+        "MessagesOnly" => () => MessagesOnly.Run(events, work),
+        _ => throw new ArgumentException($"unknown variant {variant}"),
+    };
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text;
+
+namespace Weaving.Benchmarks.Reporting;
+
+/// <summary>Writes results/table.md (events/s, ratios, the issue's targets met or not) and results/throughput.svg.</summary>
+public static class ThroughputReport
+{
+    static readonly CultureInfo invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>Each variant and the hand-written floor it is held against.</summary>
+    static readonly Dictionary<string, string> floors = new()
+    {
+        ["WovenInMemory"] = "HandWrittenChannels",
+        ["WovenRabbitMq"] = "RawRabbitMqClient",
+    };
+
+    public static readonly string[] Variants = ["Unwoven", "WovenInMemory", "HandWrittenChannels", "WovenRabbitMq", "RawRabbitMqClient"];
+
+    public static void Write(IReadOnlyList<ThroughputResult> results, string directory, string command, IEnumerable<string> machine, IEnumerable<string> notes)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "table.md"), Table(results, command, machine, notes));
+        File.WriteAllText(Path.Combine(directory, "throughput.svg"), ThroughputChart.Svg(results, Variants));
+    }
+
+    static ThroughputResult? Find(IReadOnlyList<ThroughputResult> results, string variant, int w) =>
+        results.FirstOrDefault(r => r.Variant == variant && r.W == w);
+
+    static double? Ratio(IReadOnlyList<ThroughputResult> results, string variant, string other, int w) =>
+        Find(results, variant, w) is { } a && Find(results, other, w) is { } b ? a.EventsPerSecond / b.EventsPerSecond : null;
+
+    public static string Table(IReadOnlyList<ThroughputResult> results, string command, IEnumerable<string> machine, IEnumerable<string> notes)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# Pipeline3 throughput").AppendLine();
+        text.AppendLine($"`{command}`, {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", invariant)} UTC. All ratios are from this one run.").AppendLine();
+        foreach (var line in machine) text.AppendLine($"- {line}");
+        foreach (var line in notes) text.AppendLine($"- {line}");
+        text.AppendLine();
+        text.AppendLine("| W (µs) | Variant | events/run | events/s | vs Unwoven | vs floor | B/event |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var w in results.Select(r => r.W).Distinct().Order())
+            foreach (var variant in Variants)
+            {
+                if (Find(results, variant, w) is not { } r)
+                {
+                    text.AppendLine($"| {w} | {variant} | | not run | | | |");
+                    continue;
+                }
+                var vsUnwoven = Ratio(results, variant, "Unwoven", w);
+                var vsFloor = floors.TryGetValue(variant, out var floor) ? Ratio(results, variant, floor, w) : null;
+                text.AppendLine($"| {w} | {variant} | {r.Events.ToString("N0", invariant)} | {r.EventsPerSecond.ToString("N0", invariant)} | " +
+                                $"{Format(vsUnwoven)} | {(vsFloor is null ? "" : Format(vsFloor) + " of " + floor)} | " +
+                                $"{r.BytesPerEvent?.ToString("F1", invariant) ?? ""} |");
+            }
+        text.AppendLine();
+        text.AppendLine("## Targets (issue 5)").AppendLine();
+        text.AppendLine("| target | measured | met |");
+        text.AppendLine("|---|---:|---|");
+        Target(text, "WovenInMemory >= 1.8x Unwoven at W = 100", Ratio(results, "WovenInMemory", "Unwoven", 100), 1.8);
+        Target(text, "WovenInMemory >= 0.9x Unwoven at W = 0", Ratio(results, "WovenInMemory", "Unwoven", 0), 0.9);
+        foreach (var w in results.Select(r => r.W).Distinct().Order())
+            Target(text, $"WovenInMemory >= 0.9x HandWrittenChannels at W = {w}", Ratio(results, "WovenInMemory", "HandWrittenChannels", w), 0.9);
+        foreach (var w in results.Select(r => r.W).Distinct().Order())
+            Target(text, $"WovenRabbitMq >= 0.8x RawRabbitMqClient at W = {w}", Ratio(results, "WovenRabbitMq", "RawRabbitMqClient", w), 0.8);
+        text.AppendLine();
+        text.AppendLine("![events per second against W](throughput.svg)");
+        return text.ToString();
+    }
+
+    static string Format(double? ratio) => ratio is { } r ? r.ToString(r < 0.1 ? "F3" : "F2", invariant) + "x" : "";
+
+    static void Target(StringBuilder text, string name, double? measured, double bound) =>
+        text.AppendLine($"| {name} | {(measured is null ? "not run" : Format(measured))} | {(measured is null ? "" : measured >= bound ? "yes" : "**no**")} |");
+}

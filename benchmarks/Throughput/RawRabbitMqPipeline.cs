@@ -1,0 +1,196 @@
+using System.Buffers.Binary;
+using System.Threading.Channels;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Weaving.Benchmarks.Throughput;
+
+/// <summary>
+/// The floor for the distributed runtime: Pipeline3's three stages written by hand on RabbitMQ.Client, with the
+/// guarantees the host gives: durable queues, persistent messages, publisher confirms, manual acknowledgements, and a
+/// delivery acknowledged only once what it caused is confirmed (at-least-once). Each stage has its own connection, as a
+/// host process would. What the host adds on top (message ids, build checks, duplicate detection, JSON bodies, drain
+/// reports to the source) is exactly what the comparison prices.
+/// </summary>
+public sealed class RawRabbitMqPipeline : IAsyncDisposable
+{
+    const string Prefix = "weaving-benchmark.raw.";
+    const ushort Prefetch = 256;
+    const int PublishWindow = 1024;
+    static readonly string[] queues = [Prefix + "Parse", Prefix + "Enrich", Prefix + "Aggregate"];
+
+    readonly List<IConnection> connections = [];
+    readonly List<IChannel> channels = [];
+    readonly int work;
+    IChannel? source;
+    TaskCompletionSource<ulong>? done;
+    int expected;
+    int aggregated;
+    ulong checksum;
+
+    RawRabbitMqPipeline(int work) => this.work = work;
+
+    public static async Task<RawRabbitMqPipeline> StartAsync(string brokerUri, int work)
+    {
+        var pipeline = new RawRabbitMqPipeline(work);
+        var factory = new ConnectionFactory { Uri = new Uri(brokerUri), AutomaticRecoveryEnabled = false };
+        var setup = await pipeline.ConnectAsync(factory, "setup");
+        var admin = await setup.CreateChannelAsync();
+        foreach (var queue in queues)
+        {
+            await admin.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
+            await admin.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        }
+        await admin.CloseAsync();
+
+        await pipeline.StartForwardingStageAsync(await pipeline.ConnectAsync(factory, "Parse"), queues[0], queues[1]);
+        await pipeline.StartForwardingStageAsync(await pipeline.ConnectAsync(factory, "Enrich"), queues[1], queues[2]);
+        await pipeline.StartAggregateAsync(await pipeline.ConnectAsync(factory, "Aggregate"), queues[2]);
+        pipeline.source = await pipeline.OpenConfirmingChannelAsync(await pipeline.ConnectAsync(factory, "source"));
+        return pipeline;
+    }
+
+    /// <summary>Publishes <paramref name="events"/> events to the first stage, and waits for the last stage to fold them
+    /// all; returns the checksum of this run.</summary>
+    public async Task<ulong> RunAsync(int events)
+    {
+        checksum = 0;
+        aggregated = 0;
+        expected = events;
+        done = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var properties = new BasicProperties { Persistent = true };
+        var inFlight = new Queue<Task>();
+        for (var i = 0; i < events; i++)
+        {
+            while (inFlight.Count >= PublishWindow) await inFlight.Dequeue();
+            var confirmed = source!.BasicPublishAsync("", queues[0], mandatory: true, properties, Encode(i, (ulong)i));
+            if (!confirmed.IsCompletedSuccessfully) inFlight.Enqueue(confirmed.AsTask());
+        }
+        while (inFlight.Count > 0) await inFlight.Dequeue();
+        return await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
+    // A stage that fails ends the run with its error, rather than leaving it to time out.
+    void Fail(string stage, Exception e) =>
+        done?.TrySetException(new InvalidOperationException($"raw pipeline, stage {stage}: {e.GetType().Name}: {e.Message}", e));
+
+    async Task<IConnection> ConnectAsync(ConnectionFactory factory, string name)
+    {
+        var connection = await factory.CreateConnectionAsync("weaving-benchmark raw " + name);
+        connections.Add(connection);
+        return connection;
+    }
+
+    async Task<IChannel> OpenConfirmingChannelAsync(IConnection connection)
+    {
+        var channel = await connection.CreateChannelAsync(new CreateChannelOptions(
+            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true, outstandingPublisherConfirmationsRateLimiter: null));
+        channels.Add(channel);
+        return channel;
+    }
+
+    // Parse and Enrich: work on the value, publish it on, and acknowledge once the publish is confirmed. A loop takes the
+    // confirms in order, a batch at a time, and acknowledges the batch with one multiple ack.
+    async Task StartForwardingStageAsync(IConnection connection, string input, string output)
+    {
+        var consume = await connection.CreateChannelAsync();
+        channels.Add(consume);
+        await consume.BasicQosAsync(0, Prefetch, global: false);
+        var publish = await OpenConfirmingChannelAsync(connection);
+        var pending = Channel.CreateUnbounded<(Task Confirmed, ulong Tag)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var properties = new BasicProperties { Persistent = true };
+
+        var consumer = new AsyncEventingBasicConsumer(consume);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            try
+            {
+                var (id, value) = Decode(delivery.Body.Span);
+                var confirmed = publish.BasicPublishAsync("", output, mandatory: true, properties, Encode(id, StageWork.Run(value, work)));
+                pending.Writer.TryWrite((confirmed.AsTask(), delivery.DeliveryTag));
+            }
+            catch (Exception e)
+            {
+                Fail(input, e);
+            }
+            return Task.CompletedTask;
+        };
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var reader = pending.Reader;
+                while (await reader.WaitToReadAsync())
+                {
+                    ulong last = 0;
+                    // Bounded, so that acknowledgements keep up with the prefetch window.
+                    for (var n = 0; n < Prefetch / 4 && reader.TryRead(out var item); n++)
+                    {
+                        await item.Confirmed;
+                        last = item.Tag;
+                    }
+                    await consume.BasicAckAsync(last, multiple: true);
+                }
+            }
+            catch (Exception e)
+            {
+                Fail(input, e);
+            }
+        });
+        await consume.BasicConsumeAsync(input, autoAck: false, consumer);
+    }
+
+    async Task StartAggregateAsync(IConnection connection, string input)
+    {
+        var consume = await connection.CreateChannelAsync();
+        channels.Add(consume);
+        await consume.BasicQosAsync(0, Prefetch, global: false);
+        var consumer = new AsyncEventingBasicConsumer(consume);
+        var unacknowledged = 0;
+        consumer.ReceivedAsync += async (_, delivery) =>
+        {
+            try
+            {
+                var (id, value) = Decode(delivery.Body.Span);
+                checksum = StageWork.Fold(checksum, id, value, work);
+                var finished = ++aggregated == expected;
+                if (++unacknowledged >= Prefetch / 4 || finished)
+                {
+                    await consume.BasicAckAsync(delivery.DeliveryTag, multiple: true);
+                    unacknowledged = 0;
+                }
+                if (finished) done?.TrySetResult(checksum);
+            }
+            catch (Exception e)
+            {
+                Fail(input, e);
+            }
+        };
+        await consume.BasicConsumeAsync(input, autoAck: false, consumer);
+    }
+
+    static byte[] Encode(long id, ulong value)
+    {
+        var body = new byte[16];
+        BinaryPrimitives.WriteInt64LittleEndian(body, id);
+        BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(8), value);
+        return body;
+    }
+
+    static (long Id, ulong Value) Decode(ReadOnlySpan<byte> body) =>
+        (BinaryPrimitives.ReadInt64LittleEndian(body), BinaryPrimitives.ReadUInt64LittleEndian(body[8..]));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in channels)
+        {
+            try { await channel.CloseAsync(); } catch (Exception) { /* the broker may be gone already */ }
+            channel.Dispose();
+        }
+        foreach (var connection in connections)
+        {
+            try { await connection.CloseAsync(); } catch (Exception) { }
+            connection.Dispose();
+        }
+    }
+}
