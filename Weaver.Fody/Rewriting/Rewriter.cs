@@ -183,22 +183,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             state.Fields.Add(slot);
 
             // Accessors live in the field's own type: calling them runs that type's initializer, as the field access did.
-            var get = Accessor(owner, $"<{original.Name}>get", original.FieldType, [], il2 =>
-            {
-                il2.Emit(OpCodes.Ldsfld, instance);
-                il2.Emit(OpCodes.Ldfld, slot);
-            });
-            var set = Accessor(owner, $"<{original.Name}>set", module.TypeSystem.Void, [original.FieldType], il2 =>
-            {
-                il2.Emit(OpCodes.Ldsfld, instance);
-                il2.Emit(OpCodes.Ldarg_0);
-                il2.Emit(OpCodes.Stfld, slot);
-            });
-            var address = Accessor(owner, $"<{original.Name}>address", new ByReferenceType(original.FieldType), [], il2 =>
-            {
-                il2.Emit(OpCodes.Ldsfld, instance);
-                il2.Emit(OpCodes.Ldflda, slot);
-            });
+            var (get, set, address) = SlotAccessors(owner, original, "", instance, slot);
             accessors[original] = (get, set, address);
             // Without beforefieldinit the type initializer runs before the first call of any of its methods,
             // so the state is initialised before any stage reads it.
@@ -214,24 +199,31 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         var owner = original.DeclaringType;
         var slot = new FieldDefinition(owner.Name + "_" + original.Name + "_copy", FieldAttributes.Assembly, original.FieldType);
         state.Fields.Add(slot);
-        var suffix = group.Name.Replace('.', '_');
-        var get = Accessor(owner, $"<{original.Name}>get_{suffix}", original.FieldType, [], il =>
+        var (get, set, address) = SlotAccessors(owner, original, "_" + group.Name.Replace('.', '_'), instance, slot);
+        copies[(original, group)] = (get, set, address);
+    }
+
+    // get, set and address accessors of one slot of a state object, standing in for ldsfld, stsfld and ldsflda.
+    (MethodDefinition Get, MethodDefinition Set, MethodDefinition Address) SlotAccessors(TypeDefinition owner,
+        FieldDefinition original, string suffix, FieldDefinition instance, FieldDefinition slot)
+    {
+        var get = Accessor(owner, $"<{original.Name}>get{suffix}", original.FieldType, [], il =>
         {
             il.Emit(OpCodes.Ldsfld, instance);
             il.Emit(OpCodes.Ldfld, slot);
         });
-        var set = Accessor(owner, $"<{original.Name}>set_{suffix}", module.TypeSystem.Void, [original.FieldType], il =>
+        var set = Accessor(owner, $"<{original.Name}>set{suffix}", module.TypeSystem.Void, [original.FieldType], il =>
         {
             il.Emit(OpCodes.Ldsfld, instance);
             il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Stfld, slot);
         });
-        var address = Accessor(owner, $"<{original.Name}>address_{suffix}", new ByReferenceType(original.FieldType), [], il =>
+        var address = Accessor(owner, $"<{original.Name}>address{suffix}", new ByReferenceType(original.FieldType), [], il =>
         {
             il.Emit(OpCodes.Ldsfld, instance);
             il.Emit(OpCodes.Ldflda, slot);
         });
-        copies[(original, group)] = (get, set, address);
+        return (get, set, address);
     }
 
     MethodDefinition Accessor(TypeDefinition owner, string name, TypeReference returnType, TypeReference[] parameters, Action<ILProcessor> load)
