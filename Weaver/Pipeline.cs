@@ -13,9 +13,9 @@ public static class Pipeline
     static IPipelineTransport? transport;
     static WovenApp? app;
     static ulong run;
-    static ulong sequence;
-    // Stages the source posted to since its last drain: the join rule drains before a conflicting post.
-    static readonly HashSet<StageInfo> postedSinceDrain = [];
+    // The sequence of the source's next post; the stages' PostedSinceDrain flags say where it posted since its last
+    // drain, so that a post needs no lock: only a barrier (a drain) takes the gate.
+    static long nextSequence;
 
     /// <summary>The transport in use, or null before the pipeline started.</summary>
     public static IPipelineTransport? Transport => transport;
@@ -48,8 +48,8 @@ public static class Pipeline
                 ?? throw new InvalidOperationException($"{entryType.Assembly.GetName().Name} is not woven.");
             EnsureStarted(woven);
             MessageId.NewRun(out run);
-            sequence = 0;
-            postedSinceDrain.Clear();
+            Interlocked.Exchange(ref nextSequence, 0);
+            ForgetPostsSinceDrain();
         }
     }
 
@@ -72,7 +72,7 @@ public static class Pipeline
         var t = transport;
         if (t is null) return 0;
         t.Drain();
-        lock (gate) postedSinceDrain.Clear();
+        ForgetPostsSinceDrain();
         var failed = t.FailedMessages;
         if (failed > 0)
             Console.Error.WriteLine($"weaving: {failed} message(s) failed; each is logged above with its stage and id.");
@@ -83,7 +83,7 @@ public static class Pipeline
     public static void Drain()
     {
         transport?.Drain();
-        lock (gate) postedSinceDrain.Clear();
+        ForgetPostsSinceDrain();
     }
 
     /// <summary>Hands a message to its stage. Called by the generated Post stubs.</summary>
@@ -97,20 +97,25 @@ public static class Pipeline
         if (GroupExecutor.TryPost(stage, message)) return;
 
         // Posted from the source: keep the join rule, then send.
-        Envelope envelope;
-        lock (gate)
+        foreach (var before in stage.BarrierAfter)
         {
-            foreach (var before in stage.BarrierAfter)
+            if (!before.PostedSinceDrain) continue;
+            lock (gate)
             {
-                if (!postedSinceDrain.Contains(before)) continue;
                 transport!.Drain();
-                postedSinceDrain.Clear();
-                break;
+                ForgetPostsSinceDrain();
             }
-            postedSinceDrain.Add(stage);
-            envelope = new Envelope(stage, message, MessageId.Root(run, sequence++));
+            break;
         }
+        if (!stage.PostedSinceDrain) stage.PostedSinceDrain = true;
+        var envelope = new Envelope(stage, message, MessageId.Root(run, (ulong)(Interlocked.Increment(ref nextSequence) - 1)));
         transport!.Send(envelope);
+    }
+
+    static void ForgetPostsSinceDrain()
+    {
+        if (app is null) return;
+        foreach (var stage in app.Stages) stage.PostedSinceDrain = false;
     }
 
     // A [Stage] method called from code that did not start the pipeline (an unwoven entry point, a test).

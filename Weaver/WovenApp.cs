@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Reflection;
 using Weaving.Woven;
 
@@ -12,7 +13,8 @@ public sealed class WovenApp
 
     static readonly ConcurrentDictionary<Assembly, WovenApp?> loaded = new();
 
-    readonly Dictionary<Type, StageInfo> stagesByMessageType;
+    // Looked up on every post: frozen, since the stages never change after load.
+    readonly FrozenDictionary<Type, StageInfo> stagesByMessageType;
     readonly Dictionary<string, StageInfo> stagesByName;
     readonly Dictionary<string, GroupInfo> groupsByName;
 
@@ -39,7 +41,7 @@ public sealed class WovenApp
             stages.Add(stage);
         }
         Stages = stages;
-        stagesByMessageType = stages.ToDictionary(s => s.MessageType);
+        stagesByMessageType = stages.ToFrozenDictionary(s => s.MessageType);
         stagesByName = stages.ToDictionary(s => s.Name, StringComparer.Ordinal);
         foreach (var stage in stages)
             stage.ResolveBarriers(stagesByName);
@@ -102,6 +104,9 @@ public sealed class StageInfo(string name, GroupInfo group, Type messageType, bo
     public bool CopyArguments { get; } = copyArguments;
     /// <summary>Stages after which the source must drain before posting here.</summary>
     public IReadOnlyList<StageInfo> BarrierAfter { get; private set; } = [];
+
+    /// <summary>The source posted here since its last drain (the join rule's bookkeeping; see Pipeline.Post).</summary>
+    internal volatile bool PostedSinceDrain;
 
     internal void ResolveBarriers(Dictionary<string, StageInfo> byName) =>
         BarrierAfter = barrierAfter.Select(n => byName.TryGetValue(n, out var s) ? s
