@@ -260,7 +260,14 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     }
 
     /// <summary>Instructions that may run after <paramref name="call"/> returns, up to the caller's exit (loops included).</summary>
-    public static IEnumerable<Instruction> After(MethodDefinition caller, Instruction call)
+    public static IEnumerable<Instruction> After(MethodDefinition caller, Instruction call) => Reachable(caller, call, kill: null);
+
+    // A path search: is there a path from the call to a use, not passing a store that kills the value?
+    static Instruction? ReadLater(MethodDefinition caller, Instruction call, Func<Instruction, bool> use, Func<Instruction, bool> kill) =>
+        Reachable(caller, call, kill).FirstOrDefault(use);
+
+    // Depth first from the instruction after the call; a path stops after an instruction that kills what is looked for.
+    static IEnumerable<Instruction> Reachable(MethodDefinition caller, Instruction call, Func<Instruction, bool>? kill)
     {
         var seen = new HashSet<Instruction>();
         var work = new Stack<Instruction>();
@@ -270,25 +277,9 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             var ins = work.Pop();
             if (!seen.Add(ins)) continue;
             yield return ins;
+            if (kill?.Invoke(ins) == true) continue;
             foreach (var next in Successors(caller, ins)) work.Push(next);
         }
-    }
-
-    // A path search: is there a path from the call to a use, not passing a store that kills the value?
-    static Instruction? ReadLater(MethodDefinition caller, Instruction call, Func<Instruction, bool> use, Func<Instruction, bool> kill)
-    {
-        var seen = new HashSet<Instruction>();
-        var work = new Stack<Instruction>();
-        foreach (var next in Successors(caller, call)) work.Push(next);
-        while (work.Count > 0)
-        {
-            var ins = work.Pop();
-            if (!seen.Add(ins)) continue;
-            if (use(ins)) return ins;
-            if (kill(ins)) continue;
-            foreach (var next in Successors(caller, ins)) work.Push(next);
-        }
-        return null;
     }
 
     static IEnumerable<Instruction> Successors(MethodDefinition method, Instruction ins)

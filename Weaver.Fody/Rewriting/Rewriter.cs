@@ -68,19 +68,11 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         }
         carriedFields[stage] = carried;
 
-        var constructor = new MethodDefinition(".ctor",
-            MethodAttributes.Public | MethodAttributes.HideBySig | MethodAttributes.SpecialName | MethodAttributes.RTSpecialName,
-            module.TypeSystem.Void);
-        var il = constructor.Body.GetILProcessor();
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Call, runtime.StageMessageConstructor);
-        il.Emit(OpCodes.Ret);
-        type.Methods.Add(constructor);
-        touched.Add(constructor);
+        var constructor = DefaultConstructor(type, runtime.StageMessageConstructor);
 
         var invoke = new MethodDefinition("Invoke",
             MethodAttributes.Public | MethodAttributes.Virtual | MethodAttributes.HideBySig, module.TypeSystem.Void);
-        il = invoke.Body.GetILProcessor();
+        var il = invoke.Body.GetILProcessor();
         // The group's copy of each streamed value is the one this message brought, for the handler and its posts.
         foreach (var entry in carried)
         {
@@ -152,26 +144,18 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         runtime.MarkGenerated(state);
         module.Types.Add(state);
 
-        var constructor = new MethodDefinition(".ctor",
-            MethodAttributes.Public | MethodAttributes.HideBySig | MethodAttributes.SpecialName | MethodAttributes.RTSpecialName,
-            module.TypeSystem.Void);
-        var il = constructor.Body.GetILProcessor();
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Call, runtime.ObjectConstructor);
-        il.Emit(OpCodes.Ret);
-        state.Methods.Add(constructor);
+        var constructor = DefaultConstructor(state, runtime.ObjectConstructor);
 
         var instance = new FieldDefinition("Instance", FieldAttributes.Assembly | FieldAttributes.Static | FieldAttributes.InitOnly, state);
         state.Fields.Add(instance);
         var initializer = new MethodDefinition(".cctor",
             MethodAttributes.Private | MethodAttributes.Static | MethodAttributes.HideBySig | MethodAttributes.SpecialName | MethodAttributes.RTSpecialName,
             module.TypeSystem.Void);
-        il = initializer.Body.GetILProcessor();
+        var il = initializer.Body.GetILProcessor();
         il.Emit(OpCodes.Newobj, constructor);
         il.Emit(OpCodes.Stsfld, instance);
         il.Emit(OpCodes.Ret);
         state.Methods.Add(initializer);
-        touched.Add(constructor);
         touched.Add(initializer);
 
         foreach (var fieldPlan in group.OwnedFields.Where(f => f.Moves))
@@ -224,6 +208,21 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Ldflda, slot);
         });
         return (get, set, address);
+    }
+
+    // A public parameterless constructor that only calls the base one.
+    MethodDefinition DefaultConstructor(TypeDefinition type, MethodReference baseConstructor)
+    {
+        var constructor = new MethodDefinition(".ctor",
+            MethodAttributes.Public | MethodAttributes.HideBySig | MethodAttributes.SpecialName | MethodAttributes.RTSpecialName,
+            module.TypeSystem.Void);
+        var il = constructor.Body.GetILProcessor();
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Call, baseConstructor);
+        il.Emit(OpCodes.Ret);
+        type.Methods.Add(constructor);
+        touched.Add(constructor);
+        return constructor;
     }
 
     MethodDefinition Accessor(TypeDefinition owner, string name, TypeReference returnType, TypeReference[] parameters, Action<ILProcessor> load)
