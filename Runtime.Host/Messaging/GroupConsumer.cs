@@ -563,25 +563,11 @@ public sealed class GroupConsumer : IAsyncDisposable
     sealed record Finished(ulong DeliveryTag, int Epoch, string? ReplyTo, Completion? Completion, List<Outbound> Messages, bool Ran);
 
     /// <summary>One connection's channels: the consumer's, and the publisher's.</summary>
-    sealed class Session : IAsyncDisposable
+    sealed class Session(int epoch, BrokerConnection broker, IConnection connection, IChannel consumeChannel, ConfirmedPublisher publisher)
+        : BrokerSession(broker, connection, consumeChannel, publisher)
     {
-        readonly BrokerConnection broker;
-        int disposed;
-
-        public Session(int epoch, BrokerConnection broker, IConnection connection, IChannel consumeChannel, ConfirmedPublisher publisher)
-        {
-            this.broker = broker;
-            Epoch = epoch;
-            Connection = connection;
-            ConsumeChannel = consumeChannel;
-            Publisher = publisher;
-            broker.ConnectionLost += OnConnectionLost;
-        }
-
-        public int Epoch { get; }
-        public IConnection Connection { get; }
-        public IChannel ConsumeChannel { get; }
-        public ConfirmedPublisher Publisher { get; }
+        public int Epoch { get; } = epoch;
+        public IChannel ConsumeChannel { get; } = consumeChannel;
         /// <summary>Cancelled when a channel of the session closed without this process asking.</summary>
         public CancellationTokenSource Lost { get; } = new();
         public string? ConsumerTag { get; set; }
@@ -594,12 +580,7 @@ public sealed class GroupConsumer : IAsyncDisposable
             return Task.CompletedTask;
         }
 
-        void OnConnectionLost(IConnection lost)
-        {
-            if (lost != Connection) return;
-            Publisher.Abort();
-            MarkLost();
-        }
+        protected override void ConnectionLost(IConnection lost) => MarkLost();
 
         // On another thread: cancelling runs the waiting publish loop's continuation, which must not run inside the
         // client's event handler.
@@ -608,15 +589,5 @@ public sealed class GroupConsumer : IAsyncDisposable
             try { Lost.Cancel(); }
             catch (ObjectDisposedException) { }
         });
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-            broker.ConnectionLost -= OnConnectionLost;
-            var dead = !Connection.IsOpen;
-            if (dead) Publisher.Abort();
-            await Publisher.DisposeAsync();
-            await ChannelClosing.CloseAsync(ConsumeChannel, dead);
-        }
     }
 }

@@ -312,46 +312,22 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     }
 
     /// <summary>One connection's channels: the control queue's consumer, and the publisher.</summary>
-    sealed class Session : IAsyncDisposable
+    sealed class Session(BrokerConnection broker, IConnection connection, IChannel controlChannel, ConfirmedPublisher publisher)
+        : BrokerSession(broker, connection, controlChannel, publisher)
     {
-        readonly BrokerConnection broker;
         readonly CancellationTokenSource aborted = new();
-        int disposed;
 
-        public Session(BrokerConnection broker, IConnection connection, IChannel controlChannel, ConfirmedPublisher publisher)
-        {
-            this.broker = broker;
-            Connection = connection;
-            ControlChannel = controlChannel;
-            Publisher = publisher;
-            broker.ConnectionLost += OnConnectionLost;
-        }
-
-        public IConnection Connection { get; }
-        public IChannel ControlChannel { get; }
-        public ConfirmedPublisher Publisher { get; }
+        public IChannel ControlChannel { get; } = controlChannel;
         /// <summary>Cancelled once the connection is known to be dead.</summary>
         public CancellationToken Aborted => aborted.Token;
         /// <summary>Raised (on a thread of the pool) when the connection is found dead.</summary>
         public event Action<string>? Lost;
 
-        void OnConnectionLost(IConnection lost)
+        protected override void ConnectionLost(IConnection lost)
         {
-            if (lost != Connection) return;
-            Publisher.Abort();
             try { aborted.Cancel(); }
             catch (ObjectDisposedException) { }
             Lost?.Invoke(lost.CloseReason?.ReplyText ?? "connection lost");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-            broker.ConnectionLost -= OnConnectionLost;
-            var dead = !Connection.IsOpen;
-            if (dead) Publisher.Abort();
-            await Publisher.DisposeAsync();
-            await ChannelClosing.CloseAsync(ControlChannel, dead);
         }
     }
 }
