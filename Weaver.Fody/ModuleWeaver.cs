@@ -89,7 +89,7 @@ public sealed class ModuleWeaver : BaseModuleWeaver
             WriteMessage($"Weaving: field {field.Name}: {field.Placement.ToString().ToLowerInvariant()}" +
                          $"{(field.Group is null ? "" : " in " + field.Group.Name)} ({field.Reason})", MessageImportance.High);
         foreach (var site in plan.CallSites)
-            WriteMessage($"Weaving: call {site.Caller.Name} -> {site.Callee.Name} at line {site.Line}: {(site.Cut ? "cut" : "synchronous: " + site.Reason)}", MessageImportance.High);
+            WriteMessage($"Weaving: call {site.Caller.Name} -> {site.Callee.Name} at line {site.Line}: {(site.Cut ? "cut" : $"synchronous ({site.Why!.Id}): {site.Why.Detail}")}", MessageImportance.High);
     }
 
     void WriteStageMap(WeavingPlan plan, string json)

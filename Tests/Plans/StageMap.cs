@@ -9,10 +9,10 @@ namespace Weaving.Tests.Plans;
 /// </summary>
 public sealed class StageMap
 {
-    public sealed record StageEntry(string Name, string Group, string[] Next, string[] BarrierAfter, string[] Carries, string[] ExternalCalls);
-    public sealed record GroupEntry(string Name, int Rank, string[] Stages, string[] State, string[] StreamedCopies, string[] FusedBecause);
+    public sealed record StageEntry(string Name, string Group, string[] Next, string[] BarrierAfter, string[] Carries, string[] ExternalCalls, string[] Seeds);
+    public sealed record GroupEntry(string Name, int Rank, string[] Stages, string[] State, string[] StreamedCopies, string[] FusedBecause, string[] Seeded, string[] Results);
     public sealed record FieldEntry(string Name, string Placement, string? Group, bool Moved, string Reason, string? Writer, string[] Readers, string[] Carriers);
-    public sealed record CallSiteEntry(string Caller, string Callee, bool Cut, string? Reason, int Line);
+    public sealed record CallSiteEntry(string Caller, string Callee, bool Cut, string? Rule, string? Reason, int Line);
     public sealed record DiagnosticEntry(string Id, string Severity, string Message, string? File, int Line)
     {
         public override string ToString() => $"{Id}@{Line}";
@@ -42,15 +42,15 @@ public sealed class StageMap
             Assembly = Text(root, "assembly")!,
             Source = Text(root, "source"),
             Stages = root.GetProperty("stages").EnumerateArray().Select(s => new StageEntry(Text(s, "name")!, Text(s, "group")!,
-                Strings(s, "next"), Strings(s, "barrierAfter"), Strings(s, "carries"), Strings(s, "externalCalls"))).ToList(),
+                Strings(s, "next"), Strings(s, "barrierAfter"), Strings(s, "carries"), Strings(s, "externalCalls"), Strings(s, "seeds"))).ToList(),
             Groups = root.GetProperty("groups").EnumerateArray().Select(g => new GroupEntry(Text(g, "name")!, g.GetProperty("rank").GetInt32(),
-                Strings(g, "stages"), Strings(g, "state"), Strings(g, "streamedCopies"), Strings(g, "fusedBecause"))).ToList(),
+                Strings(g, "stages"), Strings(g, "state"), Strings(g, "streamedCopies"), Strings(g, "fusedBecause"), Strings(g, "seeded"), Strings(g, "results"))).ToList(),
             Fields = root.GetProperty("fields").EnumerateArray().Select(f => new FieldEntry(Text(f, "name")!, Text(f, "placement")!,
                 Text(f, "group"), f.GetProperty("moved").GetBoolean(), Text(f, "reason")!, Text(f, "writer"),
                 Strings(f, "readers"), Strings(f, "carriers"))).ToList(),
             Barriers = root.GetProperty("barriers").EnumerateArray().Select(b => (Text(b, "before")!, Text(b, "after")!)).ToList(),
             CallSites = root.GetProperty("callSites").EnumerateArray().Select(c => new CallSiteEntry(Text(c, "caller")!, Text(c, "callee")!,
-                c.GetProperty("cut").GetBoolean(), Text(c, "reason"), c.GetProperty("line").GetInt32())).ToList(),
+                c.GetProperty("cut").GetBoolean(), Text(c, "rule"), Text(c, "reason"), c.GetProperty("line").GetInt32())).ToList(),
             Diagnostics = root.GetProperty("diagnostics").EnumerateArray().Select(d => new DiagnosticEntry(Text(d, "id")!, Text(d, "severity")!,
                 Text(d, "message")!, Text(d, "file"), d.GetProperty("line").GetInt32())).ToList(),
         };

@@ -24,6 +24,7 @@ public static class StageMapWriter
                 .Strings("next", s.Next.Select(n => n.Name))
                 .Strings("barrierAfter", s.BarrierAfter.Select(b => b.Name))
                 .Strings("carries", s.Carries.Select(f => f.Name))
+                .Strings("seeds", s.Seeds.Select(g => g.Name))
                 .Strings("externalCalls", s.ExternalCalls)
                 .EndObject();
         }
@@ -40,6 +41,8 @@ public static class StageMapWriter
                 .Strings("stages", g.Stages.Select(s => s.Name))
                 .Strings("state", g.OwnedFields.Where(f => f.Moves).Select(f => f.Name))
                 .Strings("streamedCopies", g.StreamedCopies.Select(f => f.Name))
+                .Strings("seeded", g.Seeded.Select(f => f.Name))
+                .Strings("results", g.Results.Select(f => f.Name))
                 .Strings("fusedBecause", g.FusionReasons)
                 .EndObject();
         }
@@ -53,7 +56,9 @@ public static class StageMapWriter
                 .Property("placement", f.Placement.ToString().ToLowerInvariant())
                 .Property("group", f.Group?.Name ?? (f.Placement == Placement.Owned ? "Main" : null))
                 .Property("moved", f.Moves)
-                .Property("reason", f.Reason);
+                .Property("reason", f.Reason)
+                .Property("setUpBySource", f.SetUpBySource)
+                .Property("sourceReadsAfterPosts", f.SourceReadsAfterPosts.Count);
             if (f.Placement == Placement.Streamed)
                 json.Property("writer", f.Writer?.Name)
                     .Strings("readers", f.Readers.Select(r => r.Name))
@@ -74,7 +79,8 @@ public static class StageMapWriter
                 .Property("caller", c.Caller.DeclaringType.Name + "." + c.Caller.Name)
                 .Property("callee", c.Callee.DeclaringType.Name + "." + c.Callee.Name)
                 .Property("cut", c.Cut)
-                .Property("reason", c.Reason)
+                .Property("rule", c.Why is null ? null : ToCamelCase(c.Why.Rule.ToString()))
+                .Property("reason", c.Why?.Detail)
                 .Property("file", c.File)
                 .Property("line", c.Line)
                 .EndObject();
@@ -151,6 +157,8 @@ public static class StageMapWriter
         return $"{plan.Stages.Count} stage(s) in {plan.Groups.Count} group(s); fields: {string.Join(", ", byPlacement.DefaultIfEmpty("none"))}; " +
                $"{synchronous} call site(s) left synchronous; {plan.Barriers.Count(b => b.Before != b.After)} source barrier(s).";
     }
+
+    static string ToCamelCase(string name) => char.ToLowerInvariant(name[0]) + name.Substring(1);
 
     static string Id(string name) => "s_" + new string(name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
     static string Cell(string text) => text.Replace("|", "\\|").Replace("\n", " ");

@@ -28,7 +28,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
         var forced = facts.AllMethods().Where(m => HasAttribute(m, "StageAttribute")).ToList();
         // Optimistic first: assume every candidate call is cut, then withdraw until nothing changes. Withdrawing one
         // call can only make others impossible (an effect after them, a parameter no longer owned), never possible.
-        var withdrawn = new Dictionary<Instruction, string>();
+        var withdrawn = new Dictionary<Instruction, CutReason>();
         while (true)
         {
             var result = Walk(source, forced, keptSynchronous, withdrawn);
@@ -49,7 +49,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
     }
 
     Result Walk(MethodDefinition? source, List<MethodDefinition> forced, ISet<MethodDefinition> keptSynchronous,
-        Dictionary<Instruction, string> withdrawn)
+        Dictionary<Instruction, CutReason> withdrawn)
     {
         var result = new Result();
         var scanned = new HashSet<MethodDefinition>();
@@ -60,7 +60,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
             if (rules.WhyNotAHandler(m) is { } why)
             {
                 result.Diagnostics.Add(SourceLocator.Diagnostic("WEAV003", Severity.Warning,
-                    $"[Stage] on {SourceLocator.Describe(m)} has no effect: {why}.", m, null));
+                    $"[Stage] on {SourceLocator.Describe(m)} has no effect: {why.Detail}.", m, null));
                 continue;
             }
             if (scanned.Add(m)) { result.Stages.Add(m); work.Enqueue(m); }
@@ -82,14 +82,14 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
                 if (callee == caller && source == caller) continue;
                 var isForced = forced.Contains(callee);
                 if (!isForced && !IsStageCandidate(caller, callee, source)) continue;
-                string? reason = null;
-                if (HasAttribute(callee, "InlineAttribute")) reason = "[Inline] keeps it synchronous";
-                else if (options.Excludes(callee)) reason = "the Exclude option of FodyWeavers.xml keeps it synchronous";
-                else if (keptSynchronous.Contains(callee)) reason = "it shares state with the source, which reads that state (see WEAV020)";
+                CutReason? reason = null;
+                if (HasAttribute(callee, "InlineAttribute")) reason = new(CutRule.InlineAttribute, "[Inline] keeps it synchronous");
+                else if (options.Excludes(callee)) reason = new(CutRule.ExcludeOption, "the Exclude option of FodyWeavers.xml keeps it synchronous");
+                else if (keptSynchronous.Contains(callee)) reason = new(CutRule.SharedWithSource, "it shares state with the source, which uses that state in a way it cannot be given or sent back (see WEAV020)");
                 else if (rules.WhyNotAHandler(callee) is { } notHandler) reason = notHandler;
                 else if (withdrawn.TryGetValue(at, out var w)) reason = w;
 
-                var site = new CallSite(caller, at, callee, reason is null, reason);
+                var site = new CallSite(caller, at, callee, reason);
                 var point = SourceLocator.Find(caller, at);
                 site.File = point?.Document.Url;
                 site.Line = point?.StartLine ?? 0;
@@ -107,7 +107,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
     }
 
     /// <summary>
-    /// Phase 2 of the model (DESIGN section 2): instance handlers, async handlers, and handlers passed as callbacks
+    /// Phase 2 of the model (docs/design.md §1): instance handlers, async handlers, and handlers passed as callbacks
     /// (lambdas and method groups). Such code is left as it is; null when the call is none of these.
     /// </summary>
     static string? NotSupportedYet(Instruction at, MethodDefinition callee)
