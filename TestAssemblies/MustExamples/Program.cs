@@ -1,4 +1,4 @@
-// The examples of DESIGN section 2, each in a handler of its own, plus the shapes the rule must handle:
+// The examples of docs/design.md §2, each in a handler of its own, plus the shapes the rule must handle:
 // branches, switches, fan-outs over arrays, lists, iterators and for loops, computed arguments, overloads,
 // calls from property accessors and local functions. Every result goes to OnResult; OnReport prints them.
 using System;
@@ -120,10 +120,10 @@ static class Program
         static void Emit(int k) => OnResult("local " + k);
     }
 
-    // Must not be a continuation: the call is followed by Console.WriteLine.
+    // Must not be a continuation: the call is followed by Console.WriteLine, and the handler prints too.
     static void OnThenPrint(int n)
     {
-        OnResult("then print " + n);
+        OnPrinted("then print " + n);
         Console.WriteLine("printed after the call");
     }
 
@@ -149,4 +149,6 @@ static class Program
         Console.WriteLine($"{results.Count} results");
         foreach (var r in results) Console.WriteLine(r);
     }
+
+    static void OnPrinted(string text) => Console.WriteLine(text);
 }

@@ -1,7 +1,7 @@
 namespace Weaving.Tests.Plans;
 
 /// <summary>
-/// DESIGN section 2: which calls are continuations. The must and must-not examples, the shapes the rule has to see
+/// docs/design.md §2: which calls are continuations. The must and must-not examples, the shapes the rule has to see
 /// through, and every pattern that stays synchronous with a warning at its line.
 /// </summary>
 [TestClass]
@@ -33,13 +33,13 @@ public sealed class ContinuationPlanTests
             "Program.OnForLoop -> Program.OnResult @103: cut", "Program.OnComputed -> Program.OnPair @106: cut",
             "Program.OnOverload -> Program.OnResult @108: cut", "Program.OnOverload -> Program.OnResult @110: cut",
             // must not: the call is followed by Console.WriteLine
-            "Program.OnThenPrint -> Program.OnResult @126: sync",
+            "Program.OnThenPrint -> Program.OnPrinted @126: sync",
             "Program.OnWord -> Program.OnResult @130: cut", "Program.OnEnd -> Program.OnResult @132: cut", "Program.OnEven -> Program.OnResult @134: cut",
             "Program.OnOdd -> Program.OnResult @136: cut", "Program.OnPair -> Program.OnResult @138: cut",
         ], map.Sites, "call sites");
         var sync = map.Diagnostics.Single(d => d.Id == "WEAV011");
         Assert.AreEqual(126, sync.Line);
-        StringAssert.Contains(sync.Message, "Console.WriteLine (line 127)");
+        StringAssert.Contains(sync.Message, "the console (line 127), which the handler also writes to");
     }
 
     [TestMethod]

@@ -1,41 +1,40 @@
 using Mono.Cecil;
 using Mono.Cecil.Cil;
+using Weaving.Fody.Plan;
 
 namespace Weaving.Fody.Analysis;
 
 /// <summary>
-/// Decides whether one call can be cut (DESIGN section 2): cutting it must not change results under the ordering
-/// contract. Returns null when it can, else the reason, written for the user.
+/// Decides whether one call can be cut (docs/design.md §2): cutting it must not change results under the ordering
+/// contract. Returns null when it can, else the typed reason.
 /// </summary>
 public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRules types, MethodDefinition? source)
 {
     /// <summary>Why <paramref name="callee"/> can never be a stage, or null when it can be one.</summary>
-    public string? WhyNotAHandler(MethodDefinition callee)
+    public CutReason? WhyNotAHandler(MethodDefinition callee)
     {
-        if (!callee.IsStatic) return "it is an instance method (instance handlers are not supported yet)";
-        if (callee.ReturnType.MetadataType != MetadataType.Void) return "it returns a value, so the caller waits for it";
-        if (callee.Parameters.Any(p => p.ParameterType.IsByReference)) return "it has ref or out parameters, so the caller waits for it";
-        if (callee.HasGenericParameters || callee.DeclaringType.HasGenericParameters) return "it is generic (generic handlers are not supported yet)";
-        if (!callee.HasBody) return "it has no body";
-        if (callee.IsConstructor) return "it is a constructor";
+        if (!callee.IsStatic) return new(CutRule.NotSupportedYet, "it is an instance method (instance handlers are not supported yet)");
+        if (callee.ReturnType.MetadataType != MetadataType.Void) return new(CutRule.NotAHandler, "it returns a value, so the caller waits for it");
+        if (!callee.HasBody) return new(CutRule.NotAHandler, "it has no body");
+        if (callee.IsConstructor) return new(CutRule.NotAHandler, "it is a constructor");
+        if (callee.Parameters.Any(p => p.ParameterType.IsByReference)) return new(CutRule.RefOrOut, "it has ref or out parameters, so the caller waits for it");
+        if (callee.HasGenericParameters || callee.DeclaringType.HasGenericParameters) return new(CutRule.NotSupportedYet, "it is generic (generic handlers are not supported yet)");
         if (callee.CustomAttributes.Any(a => a.AttributeType.Name == "AsyncStateMachineAttribute"))
-            return "it is async (async handlers are not supported yet)";
+            return new(CutRule.NotSupportedYet, "it is async (async handlers are not supported yet)");
         foreach (var p in callee.Parameters)
             if (types.WhyNotTransferable(p.ParameterType) is { } why)
-                return $"its parameter '{p.Name}' cannot travel in a message: {why}";
+                return new(CutRule.CannotTravel, $"its parameter '{p.Name}' cannot travel in a message: {why}");
         return null;
     }
 
     /// <summary>Null when the call at <paramref name="call"/> in <paramref name="caller"/> is a continuation, else why not.</summary>
-    /// <param name="isContinuation">Whether another call in the caller is cut (for calls that follow this one).</param>
+    /// <param name="isContinuation">Whether a call (anywhere in the module) is cut, as the fixed point currently has it.</param>
     /// <param name="ownsParameters">Whether the caller owns its parameters (every call of it is cut).</param>
-    public string? WhyNotCut(MethodDefinition caller, Instruction call, MethodDefinition callee,
+    public CutReason? WhyNotCut(MethodDefinition caller, Instruction call, MethodDefinition callee,
         Func<Instruction, bool> isContinuation, bool ownsParameters)
     {
-        var body = caller.Body;
-        foreach (var handler in body.ExceptionHandlers)
-            if (handler.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter && Inside(call, handler.TryStart, handler.TryEnd))
-                return "it is inside a try block with a catch: the caller would catch the handler's exceptions";
+        if (InsideTryCatch(caller, call))
+            return new(CutRule.InsideTryCatch, "it is inside a try block with a catch: the caller would catch the handler's exceptions");
 
         var calleeRuns = closure.OfEveryCall(callee);
         var footprint = new Footprint(closure.Footprint(calleeRuns), closure.UsesConsole(calleeRuns));
@@ -45,8 +44,11 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         foreach (var ins in After(caller, call))
         {
             var why = Effect(ins, caller, call, flow, footprint, isContinuation);
-            if (why is not null) return why;
+            if (why is not null) return new(CutRule.EffectAfter, "after it the caller " + why);
         }
+
+        // And after every synchronous call that enters the caller: what runs after the call runs up to the stage boundary.
+        if (caller != source && AfterSynchronousEntries(caller, footprint, isContinuation) is { } entered) return entered;
 
         // Arguments handed over must be the caller's to give.
         for (var p = 0; p < callee.Parameters.Count; p++)
@@ -54,10 +56,60 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             var parameter = callee.Parameters[p];
             if (types.IsImmutable(parameter.ParameterType)) continue;
             var why = WhyNotOwned(caller, call, flow, p, ownsParameters);
-            if (why is not null) return $"its argument '{parameter.Name}' is not the caller's to hand over: {why}";
+            if (why is not null) return new(CutRule.NotOwned, $"its argument '{parameter.Name}' is not the caller's to hand over: {why}");
         }
         return null;
     }
+
+    /// <summary>
+    /// A method is entered as a stage (a message: nothing of the program runs after it in that thread) or synchronously:
+    /// by a call that is not cut, from any method, recursion included. After such a call, its caller goes on, and so on
+    /// through that caller's own synchronous entries: a post made in the method must pass the rule there too.
+    /// </summary>
+    CutReason? AfterSynchronousEntries(MethodDefinition method, Footprint handler, Func<Instruction, bool> isContinuation)
+    {
+        var seen = new HashSet<MethodDefinition> { method };
+        var work = new Stack<MethodDefinition>();
+        work.Push(method);
+        while (work.Count > 0)
+        {
+            var entered = work.Pop();
+            foreach (var (caller, at) in CallsTo(entered))
+            {
+                if (at.OpCode.Code is Code.Ldftn or Code.Ldvirtftn)
+                    return new(CutRule.EnteredFromAnywhere,
+                        $"{SourceLocator.Describe(entered)} is also taken as a delegate in {SourceLocator.Describe(caller)} (line {Line(caller, at)}), which may run it from anywhere");
+                if (isContinuation(at)) continue;
+                if (caller.IsConstructor && caller.IsStatic)
+                    return new(CutRule.EnteredFromAnywhere,
+                        $"{SourceLocator.Describe(entered)} is also called by the type initializer of {caller.DeclaringType.Name}, which runs whenever that type is first used");
+                if (InsideTryCatch(caller, at))
+                    return new(CutRule.EffectAfterInCaller,
+                        $"{SourceLocator.Describe(entered)} is also called synchronously inside a try block with a catch in {SourceLocator.Describe(caller)} (line {Line(caller, at)}), which would catch the handler's exceptions");
+                var flow = facts.Get(caller).Flow!;
+                foreach (var ins in After(caller, at))
+                    if (Effect(ins, caller, at, flow, handler, isContinuation) is { } why)
+                        return new(CutRule.EffectAfterInCaller,
+                            $"{SourceLocator.Describe(entered)} is also called synchronously by {SourceLocator.Describe(caller)} (line {Line(caller, at)}), and after that call it {why}");
+                if (seen.Add(caller)) work.Push(caller);
+            }
+        }
+        return null;
+    }
+
+    // Where each method of the module is called (or taken as a delegate) from; the calls never change, so it is built once.
+    ILookup<MethodDefinition, (MethodDefinition Caller, Instruction At)>? callsTo;
+
+    IEnumerable<(MethodDefinition Caller, Instruction At)> CallsTo(MethodDefinition method)
+    {
+        callsTo ??= facts.AllMethods().Where(m => m.HasBody)
+            .SelectMany(m => facts.Get(m).Calls.Select(c => (Caller: m, c.At, c.Callee)))
+            .ToLookup(c => c.Callee, c => (c.Caller, c.At));
+        return callsTo[method];
+    }
+
+    static bool InsideTryCatch(MethodDefinition caller, Instruction call) =>
+        caller.Body.ExceptionHandlers.Any(h => h.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter && Inside(call, h.TryStart, h.TryEnd));
 
     /// <summary>What the handler may touch, everything it may run included (cut or not).</summary>
     sealed class Footprint((HashSet<FieldDefinition> Reads, HashSet<FieldDefinition> Writes) fields, bool console)
@@ -78,27 +130,34 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 if (isContinuation(ins)) return null;
                 if (MemberRules.IsEnumeratorPlumbing(method)) return null;
                 // Code of this module that the caller runs after the call must not touch what the handler touches.
-                if (facts.Own(method) is { HasBody: true } own && Conflict(caller, ins, own, handler) is { } conflict)
+                var own = facts.Own(method);
+                if (own is { HasBody: true } && Conflict(caller, ins, own, handler) is { } conflict)
                     return conflict;
-                if (handler.Console && method.DeclaringType.FullName == "System.Console")
-                    return $"after it the caller uses the console (line {Line(caller, ins)}), which the handler also writes to";
+                // Beyond that, what code of this module does is known: when it does not touch what the handler touches
+                // (checked above), ends no process and is given nothing the handler can reach, its order relative to the
+                // handler is invisible. A call kept synchronous for a reason of its own then drags no other call along.
+                if (own is { HasBody: true, IsVirtual: false } && !EndsTheProcess(own) && ArgumentsOutOfReach(caller, ins, call, flow))
+                    return null;
+                // The console is one resource, tracked like a field: its order matters only against a handler that uses it.
+                if (method.DeclaringType.FullName == "System.Console")
+                    return handler.Console ? $"uses the console (line {Line(caller, ins)}), which the handler also writes to" : null;
                 if (ins.OpCode.Code == Code.Newobj) return null;
                 var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop;
                 if (!discarded) return null;
                 // Changing an object that the caller made after or apart from the handler's arguments is computation:
                 // nothing the handler can reach sees it.
                 if (ChangesOnlyPrivateObjects(caller, ins, call, flow, method)) return null;
-                return $"after it the caller calls {method.DeclaringType.Name}.{method.Name} (line {Line(caller, ins)}), an effect whose order relative to the handler might matter";
+                return $"calls {method.DeclaringType.Name}.{method.Name} (line {Line(caller, ins)}), an effect whose order relative to the handler might matter";
             }
             case Code.Calli:
-                return $"after it the caller makes an indirect call (line {Line(caller, ins)})";
+                return $"makes an indirect call (line {Line(caller, ins)})";
             case Code.Throw: case Code.Rethrow:
-                return $"after it the caller may throw (line {Line(caller, ins)}), which would no longer stop the handler";
+                return $"may throw (line {Line(caller, ins)}), which would no longer stop the handler";
             case Code.Stsfld:
             {
                 var field = facts.Own(ins.Operand as FieldReference);
                 if (field is not null && (handler.Reads.Contains(field) || handler.Writes.Contains(field)))
-                    return $"after it the caller writes {field.DeclaringType.Name}.{field.Name} (line {Line(caller, ins)}), which the handler uses";
+                    return $"writes {field.DeclaringType.Name}.{field.Name} (line {Line(caller, ins)}), which the handler uses";
                 return null;
             }
             case Code.Ldsfld: case Code.Ldsflda:
@@ -107,7 +166,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 // The source reading what a stage changes is placement's concern: the stage fuses with the source
                 // (WEAV020), with advice on moving the read into a handler.
                 if (field is not null && handler.Writes.Contains(field) && caller != source)
-                    return $"after it the caller reads {field.DeclaringType.Name}.{field.Name} (line {Line(caller, ins)}), which the handler changes: it depends on the handler having finished";
+                    return $"reads {field.DeclaringType.Name}.{field.Name} (line {Line(caller, ins)}), which the handler changes: it depends on the handler having finished";
                 return null;
             }
             case Code.Stfld: case Code.Stobj: case Code.Initobj: case Code.Cpobj: case Code.Cpblk: case Code.Initblk:
@@ -120,11 +179,29 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 var target = flow.Operand(ins, 0);
                 if (target.Count > 0 && target.All(o => o.Kind is OriginKind.LocalAddress or OriginKind.ArgumentAddress)) return null;
                 if (IsPrivate(caller, flow, target, call)) return null;
-                return $"after it the caller writes to memory the handler might see (line {Line(caller, ins)})";
+                return $"writes to memory the handler might see (line {Line(caller, ins)})";
             }
             default:
                 return null;
         }
+    }
+
+    bool EndsTheProcess(MethodDefinition method) =>
+        closure.OfEveryCall(method).Any(m => facts.Get(m).ExternalCalls.Any(MemberRules.EndsProcess));
+
+    // Every argument of the call at ins is a value, an immutable object, or an object only the caller can reach.
+    bool ArgumentsOutOfReach(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow)
+    {
+        var method = (MethodReference)ins.Operand;
+        var pops = StackFlow.Pops(ins, caller);
+        var receiver = method.HasThis && ins.OpCode.Code != Code.Newobj ? 1 : 0;
+        for (var n = 0; n < pops; n++)
+        {
+            var type = n < receiver ? method.DeclaringType : method.Parameters[n - receiver].ParameterType;
+            if (type.IsValueType && !type.IsByReference || types.IsImmutable(type)) continue;
+            if (!IsPrivate(caller, flow, flow.Operand(ins, n), call)) return false;
+        }
+        return true;
     }
 
     // A call into this module after the cut call: does what it may run conflict with what the handler may run?
@@ -134,11 +211,11 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         var (reads, writes) = closure.Footprint(runs);
         var name = $"{method.DeclaringType.Name}.{method.Name}";
         if (writes.FirstOrDefault(f => handler.Reads.Contains(f) || handler.Writes.Contains(f)) is { } written)
-            return $"after it the caller calls {name} (line {Line(caller, at)}), which changes {written.DeclaringType.Name}.{written.Name} that the handler uses";
+            return $"calls {name} (line {Line(caller, at)}), which changes {written.DeclaringType.Name}.{written.Name} that the handler uses";
         if (caller != source && reads.FirstOrDefault(handler.Writes.Contains) is { } read)
-            return $"after it the caller calls {name} (line {Line(caller, at)}), which reads {read.DeclaringType.Name}.{read.Name} that the handler changes";
+            return $"calls {name} (line {Line(caller, at)}), which reads {read.DeclaringType.Name}.{read.Name} that the handler changes";
         if (handler.Console && closure.UsesConsole(runs))
-            return $"after it the caller calls {name} (line {Line(caller, at)}), which writes to the console, as the handler does";
+            return $"calls {name} (line {Line(caller, at)}), which writes to the console, as the handler does";
         return null;
     }
 

@@ -93,5 +93,9 @@ public static class MemberRules
     }
 
     /// <summary>The console is one resource: the order of everything written to it is visible.</summary>
+    /// <summary>A call that ends the process: nothing posted before it would run.</summary>
+    public static bool EndsProcess(string externalCall) =>
+        externalCall is "System.Environment.Exit" or "System.Environment.FailFast";
+
     public static bool IsConsole(string externalCall) => externalCall.StartsWith("System.Console.", StringComparison.Ordinal);
 }
