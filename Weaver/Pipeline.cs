@@ -50,6 +50,7 @@ public static class Pipeline
             MessageId.NewRun(out run);
             Interlocked.Exchange(ref nextSequence, 0);
             ForgetPostsSinceDrain();
+            foreach (var stage in woven.Stages) stage.Seeded = false;
         }
     }
 
@@ -107,9 +108,41 @@ public static class Pipeline
             }
             break;
         }
+        if (!stage.Seeded && stage.Seeds.Count > 0 && transport is IStateExchange exchange) SendSeeds(stage, exchange);
         if (!stage.PostedSinceDrain) stage.PostedSinceDrain = true;
         var envelope = new Envelope(stage, message, MessageId.Root(run, (ulong)(Interlocked.Increment(ref nextSequence) - 1)));
         transport!.Send(envelope);
+    }
+
+    /// <summary>
+    /// Called by a woven source before it reads state that stages change, once its posts that could change it are done
+    /// (docs/design.md §3): waits for all the work it started, then, when the group runs in another process, fetches the
+    /// group's state into this process.
+    /// </summary>
+    public static void SyncState(string group)
+    {
+        var t = transport;
+        if (t is null) return;
+        Drain();
+        if (t is IStateExchange exchange && app?.FindGroup(group)?.ResultsStage is { } results)
+            exchange.FetchResults(results).Apply();
+    }
+
+    // What the source set up reaches each group that uses it before anything the source posts can (docs/design.md §6).
+    static void SendSeeds(StageInfo stage, IStateExchange exchange)
+    {
+        lock (gate)
+        {
+            foreach (var seed in stage.Seeds)
+            {
+                if (seed.Seeded) continue;
+                var snapshot = (StateSnapshot)Activator.CreateInstance(seed.MessageType)!;
+                snapshot.Capture();
+                exchange.Seed(new Envelope(seed, snapshot, MessageId.Root(run, (ulong)(Interlocked.Increment(ref nextSequence) - 1))));
+                seed.Seeded = true;
+            }
+            stage.Seeded = true;
+        }
     }
 
     static void ForgetPostsSinceDrain()

@@ -36,7 +36,7 @@ public sealed class WovenApp
         {
             if (!groupsByName.TryGetValue(s.Group, out var group))
                 throw new InvalidOperationException($"{Name}: stage '{s.Name}' names group '{s.Group}', which the assembly does not declare. The woven assembly is damaged; rebuild it.");
-            var stage = new StageInfo(s.Name, group, s.MessageType, s.CopyArguments, s.BarrierAfter);
+            var stage = new StageInfo(s.Name, group, s.MessageType, s.CopyArguments, s.BarrierAfter) { Kind = s.Kind, SeedNames = s.Seeds };
             group.AddStage(stage);
             stages.Add(stage);
         }
@@ -91,6 +91,8 @@ public sealed class GroupInfo(string name, int rank, bool ownsState)
     public int Rank { get; } = rank;
     public bool OwnsState { get; } = ownsState;
     public IReadOnlyList<StageInfo> Stages => stages;
+    /// <summary>The stage that captures the state the source reads after its posts, if the source reads any.</summary>
+    public StageInfo? ResultsStage => stages.FirstOrDefault(s => s.Kind == StageKind.Results);
     internal void AddStage(StageInfo stage) => stages.Add(stage);
     public override string ToString() => Name;
 }
@@ -104,13 +106,24 @@ public sealed class StageInfo(string name, GroupInfo group, Type messageType, bo
     public bool CopyArguments { get; } = copyArguments;
     /// <summary>Stages after which the source must drain before posting here.</summary>
     public IReadOnlyList<StageInfo> BarrierAfter { get; private set; } = [];
+    /// <summary>A handler's stage, or one that exchanges state with the source.</summary>
+    public StageKind Kind { get; init; }
+    /// <summary>Seed stages to send before the source's first post here in a run, when groups run in other processes.</summary>
+    public IReadOnlyList<StageInfo> Seeds { get; private set; } = [];
+    internal string[] SeedNames { get; init; } = [];
+    /// <summary>Set once the seeds were sent in this run (see Pipeline.Post).</summary>
+    internal volatile bool Seeded;
 
     /// <summary>The source posted here since its last drain (the join rule's bookkeeping; see Pipeline.Post).</summary>
     internal volatile bool PostedSinceDrain;
 
-    internal void ResolveBarriers(Dictionary<string, StageInfo> byName) =>
-        BarrierAfter = barrierAfter.Select(n => byName.TryGetValue(n, out var s) ? s
-            : throw new InvalidOperationException($"stage '{Name}' names unknown barrier stage '{n}'.")).ToArray();
+    internal void ResolveBarriers(Dictionary<string, StageInfo> byName)
+    {
+        StageInfo Find(string n) => byName.TryGetValue(n, out var s) ? s
+            : throw new InvalidOperationException($"stage '{Name}' names unknown stage '{n}'. The woven assembly is damaged; rebuild it.");
+        BarrierAfter = barrierAfter.Select(Find).ToArray();
+        Seeds = SeedNames.Select(Find).ToArray();
+    }
 
     public override string ToString() => Name;
 }

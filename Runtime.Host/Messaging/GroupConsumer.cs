@@ -369,6 +369,10 @@ public sealed class GroupConsumer : IAsyncDisposable
             toPublish.Add(new Outbound(QueueNames.ForGroup(app, next.Stage.Group), props, body, Mandatory: true));
             sent.Add(next.Id);
         }
+        // A results request captured the group's state into its message: the source that asked reads it from there.
+        if (stage.Kind == StageKind.Results && failures.Count == 0 && replyTo is not null)
+            toPublish.Add(new Outbound(replyTo, WireFormat.ControlProperties(WireFormat.ResultsContentType,
+                new() { [WireFormat.IdHeader] = id.ToString() }), MessageCodec.Serialize(message), Mandatory: true));
         foreach (var failure in failures)
         {
             var e = failure.Exception;

@@ -21,7 +21,8 @@ namespace Weaving.Host.Messaging;
 /// connection; one applied twice changes nothing.
 /// </para>
 /// </summary>
-public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingOptions> options, ILogger<RabbitMqTransport> logger) : IPipelineTransport
+public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingOptions> options, ILogger<RabbitMqTransport> logger)
+    : IPipelineTransport, IStateExchange
 {
     static readonly TimeSpan progressInterval = TimeSpan.FromSeconds(10);
 
@@ -75,6 +76,7 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
                 activity?.Id, activity?.TraceStateString);
             // Announced before it exists: its completion cannot be reported before this.
             ledger.Announce(message.Id);
+            Interlocked.Increment(ref sends);
             try
             {
                 Publish(new Outbound(queues[message.Stage.Group], properties, body, Mandatory: true));
@@ -91,24 +93,76 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     {
         lock (gate)
         {
-            while (session is { } current)
-            {
-                try
-                {
-                    current.Publisher.WhenAllConfirmedAsync().GetAwaiter().GetResult();
-                    break;
-                }
-                catch (Exception e) when (!disposing && BrokerConnection.IsConnectionLoss(e, current.Connection))
-                {
-                    Reconnect(current, e.Message);
-                }
-            }
+            WaitForConfirms();
             if (session is null) return;
         }
         var waited = Stopwatch.StartNew();
         while (!ledger.WaitUntilFinished(progressInterval))
             logger.LogInformation("Draining: {Unfinished} message(s) not finished after {Seconds:0}s ({Completed} completed); is a host running for every group?",
                 ledger.Unfinished, waited.Elapsed.TotalSeconds, ledger.Completed);
+    }
+
+    // Everything published so far is held by the broker (publishes again what a lost connection had not confirmed).
+    void WaitForConfirms()
+    {
+        while (session is { } current)
+        {
+            try
+            {
+                current.Publisher.WhenAllConfirmedAsync().GetAwaiter().GetResult();
+                return;
+            }
+            catch (Exception e) when (!disposing && BrokerConnection.IsConnectionLoss(e, current.Connection))
+            {
+                Reconnect(current, e.Message);
+            }
+        }
+    }
+
+    // docs/design.md §6: the seed is in the group's queue, confirmed, before the source posts anything that can reach it.
+    public void Seed(in Envelope seed)
+    {
+        Send(seed);
+        lock (gate) WaitForConfirms();
+        logger.LogDebug("Source: sent what it set up to group {Group} ({Id})", seed.Stage.Group.Name, seed.Id);
+    }
+
+    readonly Dictionary<MessageId, TaskCompletionSource<byte[]>> resultRequests = new();
+    readonly Dictionary<GroupInfo, (long Sends, StateSnapshot Snapshot)> fetched = new();
+    long sends;
+    readonly ulong resultsRun = (ulong)Random.Shared.NextInt64();
+    long resultRequestCount;
+
+    // docs/design.md §6: once the source's work has drained, the group's host captures the state the source reads and
+    // sends it back on the control queue. Nothing sent since the last fetch: the last one still holds.
+    public StateSnapshot FetchResults(StageInfo resultsStage)
+    {
+        var group = resultsStage.Group;
+        var sentSoFar = Interlocked.Read(ref sends);
+        lock (fetched)
+            if (fetched.TryGetValue(group, out var last) && last.Sends == sentSoFar) return last.Snapshot;
+
+        var id = MessageId.Root(resultsRun, (ulong)Interlocked.Increment(ref resultRequestCount));
+        var reply = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (resultRequests) resultRequests[id] = reply;
+        var request = (StateSnapshot)Activator.CreateInstance(resultsStage.MessageType)!;
+        Send(new Envelope(resultsStage, request, id));
+        var waited = Stopwatch.StartNew();
+        while (!reply.Task.Wait(progressInterval))
+            logger.LogInformation("Source: waiting {Seconds:0}s for the state of group {Group}; is a host running for it?",
+                waited.Elapsed.TotalSeconds, group.Name);
+        lock (resultRequests) resultRequests.Remove(id);
+        var snapshot = (StateSnapshot)MessageCodec.Deserialize(resultsStage.MessageType, reply.Task.Result);
+        lock (fetched) fetched[group] = (Interlocked.Read(ref sends), snapshot);
+        return snapshot;
+    }
+
+    void OnResults(IReadOnlyBasicProperties properties, ReadOnlySpan<byte> body)
+    {
+        if (!MessageId.TryParse(WireFormat.ReadString(properties, WireFormat.IdHeader), out var id)) return;
+        TaskCompletionSource<byte[]>? reply;
+        lock (resultRequests) resultRequests.TryGetValue(id, out reply);
+        reply?.TrySetResult(body.ToArray());
     }
 
     void Publish(Outbound message)
@@ -243,6 +297,8 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     {
         if (delivery.BasicProperties.ContentType == WireFormat.TakeoverContentType)
             OnTakeover(delivery.BasicProperties);
+        else if (delivery.BasicProperties.ContentType == WireFormat.ResultsContentType)
+            OnResults(delivery.BasicProperties, delivery.Body.Span);
         else
             OnReport(delivery.Body.Span);
         try

@@ -38,6 +38,8 @@ public static class WireFormat
     public const string MessageContentType = "application/json";
     public const string ReportContentType = "application/vnd.weaving.drain-report";
     public const string TakeoverContentType = "application/vnd.weaving.takeover";
+    /// <summary>A group's state, captured for the source after its work drained (docs/design.md §6); weaving-id names the request.</summary>
+    public const string ResultsContentType = "application/vnd.weaving.results";
 
     public static BasicProperties StageMessageProperties(string stage, MessageId id, string build, string? replyTo,
         string? traceParent, string? traceState)

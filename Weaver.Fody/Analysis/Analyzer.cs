@@ -109,6 +109,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
         foreach (var entry in placed.Fields.OrderBy(f => f.Key.DeclaringType.FullName + "." + f.Key.Name, StringComparer.Ordinal))
             plan.Fields.Add(PlaceField(plan, entry.Key, entry.Value, placed, runs, source));
+        PlanSourceUses(plan, placed, source);
 
         // Phase-2 patterns are reported once per method, at the first place the source or a stage uses it.
         var reported = new HashSet<MethodDefinition>();
@@ -187,6 +188,53 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
     ModuleFacts? moduleFacts;
 
     /// <summary>
+    /// What the source sets up before its posts reaches every group that uses it, once per run, before the source's
+    /// first post that can reach the group; what it reads after them, it reads once the group's work has finished
+    /// (docs/design.md §3 and §6).
+    /// </summary>
+    static void PlanSourceUses(WeavingPlan plan, StatePlacement.Result placed, MethodDefinition? source)
+    {
+        if (source is null) return;
+        foreach (var field in plan.Fields.Where(f => placed.SourceUses.ContainsKey(f.Field)))
+        {
+            var verdict = placed.SourceUses[field.Field];
+            field.SetUpBySource = verdict.WritesBeforePosts;
+            field.SourceReadsAfterPosts.AddRange(verdict.ReadsAfterPosts);
+            var groups = field.Placement == Placement.Frozen
+                ? placed.Fields[field.Field].Touching.Select(t => plan.StageOf(t)?.Group).OfType<Group>().Distinct().ToList()
+                : field.Moves && field.Group is not null ? [field.Group] : [];
+            if (field.SetUpBySource)
+                foreach (var group in groups.Where(g => !g.Seeded.Contains(field))) group.Seeded.Add(field);
+            if (field.SourceReadsAfterPosts.Count > 0 && field.Group is not null && field.Moves) field.Group.Results.Add(field);
+
+            var point = field.SourceReadsAfterPosts.FirstOrDefault();
+            if (field.Placement == Placement.Frozen)
+                plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV026", Severity.Info,
+                    $"{field.Field.DeclaringType.Name}.{field.Field.Name} is frozen: the source sets it up before its first post to a stage that reads it, and no stage changes it. " +
+                    (groups.Count > 0 && field.SetUpBySource ? $"Across processes it is sent once per run to group(s) {string.Join(", ", groups.Select(g => g.Name))}." : "It stays a static field."),
+                    source, placed.Accesses.TryGetValue((field.Field, source), out var a) ? a[0].At : null));
+            else if (point is not null)
+                plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV027", Severity.Info,
+                    $"The source reads {field.Field.DeclaringType.Name}.{field.Field.Name} after its posts: there it first waits for the work of group {field.Group?.Name} to finish" +
+                    " and, across processes, fetches that group's state.",
+                    source, point));
+        }
+        // Each stage the source posts to seeds the groups it can reach, itself included.
+        foreach (var target in plan.CallSites.Where(c => c.Cut && c.Caller == source).Select(c => plan.StageOf(c.Callee)!).Distinct())
+        {
+            var seen = new HashSet<Stage> { target };
+            var work = new Stack<Stage>(seen);
+            while (work.Count > 0)
+            {
+                var stage = work.Pop();
+                if (stage.Group.Seeded.Count > 0 && !target.Seeds.Contains(stage.Group)) target.Seeds.Add(stage.Group);
+                foreach (var next in stage.Next)
+                    if (seen.Add(next)) work.Push(next);
+            }
+        }
+    }
+
+    /// <summary>
     /// What fuses stages: the fields they share (the source's are handled by keeping stages synchronous instead), and
     /// the console, one resource whose order is visible, when more than one stage writes to it.
     /// </summary>
@@ -256,19 +304,10 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
     static Diagnostic NotCutDiagnostic(CallSite site)
     {
-        var reason = site.Reason ?? "";
-        var (id, severity, advice) =
-            reason.Contains("try block") ? ("WEAV010", Severity.Warning, "Move the try/catch into the handler to cut it.")
-            : reason.StartsWith("after it", StringComparison.Ordinal) ? ("WEAV011", Severity.Warning, "Make the call the last thing the caller does, or move the later effect into the handler.")
-            : reason.Contains("cannot travel") ? ("WEAV012", Severity.Warning, "Pass only primitives, strings, arrays, List/Dictionary or records of those.")
-            : reason.Contains("not the caller's to hand over") ? ("WEAV013", Severity.Warning, "Pass a new object (or a copy) that the caller does not use afterwards.")
-            : reason.Contains("[Inline]") || reason.Contains("Exclude option") ? ("WEAV014", Severity.Info, "")
-            : reason.Contains("shares state with the source") ? ("WEAV015", Severity.Warning, "Move the source's use of that state into a handler called at the end.")
-            : reason.Contains("not supported yet") ? ("WEAV016", Severity.Warning, "To cut it now, make it a non-generic, non-async static void method.")
-            : ("WEAV017", Severity.Warning, "Return results through a further handler call instead of ref/out parameters.");
-        var message = $"The call to {SourceLocator.Describe(site.Callee)} in {SourceLocator.Describe(site.Caller)} stays synchronous: {reason}." +
-                      (advice.Length > 0 ? " " + advice : "");
-        return SourceLocator.Diagnostic(id, severity, message, site.Caller, site.Instruction);
+        var why = site.Why!;
+        var message = $"The call to {SourceLocator.Describe(site.Callee)} in {SourceLocator.Describe(site.Caller)} stays synchronous: {why.Detail}." +
+                      (why.Advice.Length > 0 ? " " + why.Advice : "");
+        return SourceLocator.Diagnostic(why.Id, why.Severity, message, site.Caller, site.Instruction);
     }
 
     static Dictionary<MethodDefinition, string> StageNames(IReadOnlyList<MethodDefinition> stages)

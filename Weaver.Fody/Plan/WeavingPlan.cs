@@ -6,7 +6,7 @@ namespace Weaving.Fody.Plan;
 // The plan is what analysis decides and rewriting carries out; the stage map is printed from it.
 // Plain data: tests assert on it without reading IL.
 
-public enum Placement { Constant, Owned, Streamed, Shared }
+public enum Placement { Constant, Frozen, Owned, Streamed, Shared }
 
 public enum Severity { Info, Warning, Error }
 
@@ -36,6 +36,8 @@ public sealed class Stage(string name, MethodDefinition handler)
     public List<Stage> Next { get; } = [];
     /// <summary>Streamed fields whose value this stage's messages carry (the stage reads them, or forwards them).</summary>
     public List<FieldPlan> Carries { get; } = [];
+    /// <summary>Groups that must receive what the source set up before the source's first post here (across processes).</summary>
+    public List<Group> Seeds { get; } = [];
     /// <summary>Static members of other assemblies the stage calls (console, files, clocks...).</summary>
     public SortedSet<string> ExternalCalls { get; } = new(StringComparer.Ordinal);
     public override string ToString() => Name;
@@ -47,9 +49,17 @@ public sealed class Group(string name)
     public List<Stage> Stages { get; } = [];
     public int Rank { get; set; }
     public List<FieldPlan> OwnedFields { get; } = [];
-    public bool OwnsState => OwnedFields.Count > 0;
+    /// <summary>
+    /// The group keeps something one host must hold: moved fields, or what the source set up (a seed reaches one host),
+    /// so across processes it runs on one host at a time.
+    /// </summary>
+    public bool OwnsState => OwnedFields.Count > 0 || Seeded.Count > 0;
     /// <summary>Streamed fields of which this group keeps a copy, set from each message before its handler runs.</summary>
     public List<FieldPlan> StreamedCopies { get; } = [];
+    /// <summary>Fields whose value the source sets up and the group's stages use: frozen fields, and state the source initialises.</summary>
+    public List<FieldPlan> Seeded { get; } = [];
+    /// <summary>State fields the source reads once the group's work has finished.</summary>
+    public List<FieldPlan> Results { get; } = [];
     /// <summary>Why the stages were fused, one sentence each.</summary>
     public List<string> FusionReasons { get; } = [];
     public override string ToString() => Name;
@@ -71,17 +81,23 @@ public sealed class FieldPlan(FieldDefinition field, Placement placement, Group?
     public Stage? Writer { get; set; }
     public List<Stage> Readers { get; } = [];
     public List<Stage> Carriers { get; } = [];
+    /// <summary>The source sets the field up before its posts (frozen fields, state it initialises).</summary>
+    public bool SetUpBySource { get; set; }
+    /// <summary>Where the source reads the field after its posts: it first waits for the group's work (and fetches its state).</summary>
+    public List<Instruction> SourceReadsAfterPosts { get; } = [];
     /// <summary>Streamed: which group's copy each method that touches the field uses; any other method uses the writer's.</summary>
     public Dictionary<MethodDefinition, Group> CopyUsedBy { get; } = new();
 }
 
-public sealed class CallSite(MethodDefinition caller, Instruction instruction, MethodDefinition callee, bool cut, string? reason)
+/// <summary>A call from the source or a stage to a handler: cut (a continuation), or kept synchronous for a typed reason.</summary>
+public sealed class CallSite(MethodDefinition caller, Instruction instruction, MethodDefinition callee, CutReason? why)
 {
     public MethodDefinition Caller { get; } = caller;
     public Instruction Instruction { get; } = instruction;
     public MethodDefinition Callee { get; } = callee;
-    public bool Cut { get; } = cut;
-    public string? Reason { get; } = reason;
+    public bool Cut => Why is null;
+    /// <summary>Why the call stays synchronous; null when it is cut.</summary>
+    public CutReason? Why { get; } = why;
     public string? File { get; set; }
     public int Line { get; set; }
 }

@@ -33,6 +33,8 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         foreach (var stage in plan.Stages) WritePostStubs(stage);
         RedirectCallSites();
         RedirectFieldAccesses();
+        foreach (var group in plan.Groups) WriteSnapshots(group);
+        if (plan.Source is not null) SyncBeforeResultReads(plan.Source);
         if (plan.Source is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.Source);
         RemoveWeavingAttributes();
         WriteAssemblyAttributes(buildHash);
@@ -302,6 +304,113 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         touched.Add(main);
     }
 
+    // Per group, the snapshot messages that carry what the source set up to it (a seed) and its state back to the source
+    // (results): docs/design.md §6. Their fields are written and read through each field's accessors.
+    readonly Dictionary<Group, (TypeDefinition? Seed, TypeDefinition? Results)> snapshots = new();
+
+    void WriteSnapshots(Group group)
+    {
+        if (group.Seeded.Count == 0 && group.Results.Count == 0) return;
+        var seed = group.Seeded.Count > 0 ? WriteSnapshot(group, "Seed", group.Seeded, applyOnInvoke: true) : null;
+        var results = group.Results.Count > 0 ? WriteSnapshot(group, "Results", group.Results, applyOnInvoke: false) : null;
+        snapshots[group] = (seed, results);
+    }
+
+    TypeDefinition WriteSnapshot(Group group, string kind, List<FieldPlan> fields, bool applyOnInvoke)
+    {
+        var type = new TypeDefinition("", $"<{group.Name.Replace('.', '_')}>{kind}",
+            TypeAttributes.NotPublic | TypeAttributes.Sealed | TypeAttributes.Class | TypeAttributes.BeforeFieldInit, runtime.StateSnapshot);
+        runtime.MarkGenerated(type);
+        module.Types.Add(type);
+        DefaultConstructor(type, runtime.StateSnapshotConstructor);
+
+        var capture = Override(type, "Capture");
+        var apply = Override(type, "Apply");
+        foreach (var plan in fields)
+        {
+            var original = plan.Field;
+            // Moved fields are gone from their type by now: the plan kept their names.
+            var slot = new FieldDefinition(plan.Name.Replace('.', '_').Replace('+', '_'), FieldAttributes.Public, original.FieldType);
+            type.Fields.Add(slot);
+            var (get, set) = ValueAccessors(original);
+            capture.Emit(OpCodes.Ldarg_0);
+            capture.Emit(OpCodes.Call, get);
+            capture.Emit(OpCodes.Stfld, slot);
+            apply.Emit(OpCodes.Ldarg_0);
+            apply.Emit(OpCodes.Ldfld, slot);
+            apply.Emit(OpCodes.Call, set);
+        }
+        capture.Emit(OpCodes.Ret);
+        apply.Emit(OpCodes.Ret);
+        var invoke = Override(type, "Invoke");
+        invoke.Emit(OpCodes.Ldarg_0);
+        invoke.Emit(OpCodes.Callvirt, applyOnInvoke ? runtime.StateSnapshotApply : runtime.StateSnapshotCapture);
+        invoke.Emit(OpCodes.Ret);
+        return type;
+    }
+
+    ILProcessor Override(TypeDefinition type, string name)
+    {
+        var method = new MethodDefinition(name, MethodAttributes.Public | MethodAttributes.Virtual | MethodAttributes.HideBySig, module.TypeSystem.Void);
+        type.Methods.Add(method);
+        touched.Add(method);
+        return method.Body.GetILProcessor();
+    }
+
+    // A moved field is read and written through its state accessors; a frozen one stays static, and gets a pair of its
+    // own in its type (which may be private to it), no longer readonly: a seed sets it in another process.
+    (MethodReference Get, MethodReference Set) ValueAccessors(FieldDefinition original)
+    {
+        if (accessors.TryGetValue(original, out var moved)) return (moved.Get, moved.Set);
+        if (frozenAccessors.TryGetValue(original, out var known)) return known;
+        var owner = original.DeclaringType;
+        original.IsInitOnly = false;
+        for (var t = owner; t.IsNested; t = t.DeclaringType)
+            if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+        var get = Accessor(owner, $"<{original.Name}>frozen_get", original.FieldType, [], il => il.Emit(OpCodes.Ldsfld, original));
+        var set = Accessor(owner, $"<{original.Name}>frozen_set", module.TypeSystem.Void, [original.FieldType], il =>
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Stsfld, original);
+        });
+        frozenAccessors[original] = (get, set);
+        return (get, set);
+    }
+
+    readonly Dictionary<FieldDefinition, (MethodReference Get, MethodReference Set)> frozenAccessors = new();
+
+    // Before each read of a result, the source waits for the group's work and, across processes, fetches its state.
+    // The read's instruction becomes the start of the call, so that branches to it and its sequence point still apply.
+    void SyncBeforeResultReads(MethodDefinition source)
+    {
+        var reads = plan.Fields.Where(f => f.Group is not null && f.SourceReadsAfterPosts.Count > 0)
+            .SelectMany(f => f.SourceReadsAfterPosts.Select(at => (At: at, Group: f.Group!.Name)))
+            .Distinct().ToList();
+        if (reads.Count == 0) return;
+        var body = source.Body;
+        body.SimplifyMacros();
+        var il = body.GetILProcessor();
+        foreach (var at in reads.Select(r => r.At).Distinct().ToList())
+        {
+            var read = il.Create(OpCodes.Nop);
+            read.OpCode = at.OpCode;
+            read.Operand = at.Operand;
+            var last = at;
+            var first = true;
+            foreach (var group in reads.Where(r => r.At == at).Select(r => r.Group).OrderBy(g => g, StringComparer.Ordinal))
+            {
+                if (first) { at.OpCode = OpCodes.Ldstr; at.Operand = group; first = false; }
+                else { var name = il.Create(OpCodes.Ldstr, group); il.InsertAfter(last, name); last = name; }
+                var call = il.Create(OpCodes.Call, runtime.SyncState);
+                il.InsertAfter(last, call);
+                last = call;
+            }
+            il.InsertAfter(last, read);
+        }
+        body.OptimizeMacros();
+        touched.Add(source);
+    }
+
     void RemoveWeavingAttributes() => WeavingAttributes.Remove(module);
 
     void WriteAssemblyAttributes(string buildHash)
@@ -321,6 +430,19 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             attributes.Add(attribute);
         }
         var stringArray = new ArrayType(module.TypeSystem.String);
+        foreach (var entry in snapshots)
+            foreach (var (type, kind) in new[] { (entry.Value.Seed, 1), (entry.Value.Results, 2) })
+            {
+                if (type is null) continue;
+                var attribute = new CustomAttribute(runtime.WovenStageConstructor);
+                attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, SnapshotStageName(entry.Key, kind == 1)));
+                attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, entry.Key.Name));
+                attribute.ConstructorArguments.Add(new CustomAttributeArgument(runtime.SystemType, type));
+                attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Boolean, false));
+                attribute.ConstructorArguments.Add(new CustomAttributeArgument(stringArray, Array.Empty<CustomAttributeArgument>()));
+                attribute.Properties.Add(new CustomAttributeNamedArgument("Kind", new CustomAttributeArgument(runtime.StageKind, kind)));
+                attributes.Add(attribute);
+            }
         foreach (var stage in plan.Stages)
         {
             var attribute = new CustomAttribute(runtime.WovenStageConstructor);
@@ -330,7 +452,13 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Boolean, stage.CopyArguments));
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(stringArray,
                 stage.BarrierAfter.Select(b => new CustomAttributeArgument(module.TypeSystem.String, b.Name)).ToArray()));
+            if (stage.Seeds.Count > 0)
+                attribute.Properties.Add(new CustomAttributeNamedArgument("Seeds", new CustomAttributeArgument(stringArray,
+                    stage.Seeds.Select(g => new CustomAttributeArgument(module.TypeSystem.String, SnapshotStageName(g, seed: true))).ToArray())));
             attributes.Add(attribute);
         }
     }
+
+    /// <summary>The name of a group's seed or results stage: one no handler can have.</summary>
+    public static string SnapshotStageName(Group group, bool seed) => group.Name + (seed ? "#seed" : "#results");
 }

@@ -16,6 +16,12 @@ public sealed class RuntimeReferences
         StageMessage = Type("Weaving.StageMessage");
         StageMessageConstructor = Constructor("Weaving.StageMessage", 0);
         Post = Method("Weaving.Pipeline", "Post", 1);
+        SyncState = Method("Weaving.Pipeline", "SyncState", 1);
+        StateSnapshot = Type("Weaving.StateSnapshot");
+        StateSnapshotConstructor = Constructor("Weaving.StateSnapshot", 0);
+        StateSnapshotCapture = Method("Weaving.StateSnapshot", "Capture", 0);
+        StateSnapshotApply = Method("Weaving.StateSnapshot", "Apply", 0);
+        StageKind = Type("Weaving.StageKind");
         StartSource = Method("Weaving.Pipeline", "StartSource", 1);
         FinishSourceVoid = Method("Weaving.Pipeline", "FinishSource", 0);
         FinishSourceInt = Method("Weaving.Pipeline", "FinishSource", 1);
@@ -32,6 +38,12 @@ public sealed class RuntimeReferences
     public TypeReference StageMessage { get; }
     public MethodReference StageMessageConstructor { get; }
     public MethodReference Post { get; }
+    public MethodReference SyncState { get; }
+    public TypeReference StateSnapshot { get; }
+    public MethodReference StateSnapshotConstructor { get; }
+    public MethodReference StateSnapshotCapture { get; }
+    public MethodReference StateSnapshotApply { get; }
+    public TypeReference StageKind { get; }
     public MethodReference StartSource { get; }
     public MethodReference FinishSourceVoid { get; }
     public MethodReference FinishSourceInt { get; }

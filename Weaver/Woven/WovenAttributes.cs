@@ -33,4 +33,8 @@ public sealed class WovenStageAttribute(string name, string group, Type messageT
     public Type MessageType { get; } = messageType;
     public bool CopyArguments { get; } = copyArguments;
     public string[] BarrierAfter { get; } = barrierAfter;
+    /// <summary>A handler's stage, or one that exchanges state with the source.</summary>
+    public StageKind Kind { get; set; }
+    /// <summary>Seed stages whose snapshot the source sends before its first post here in a run (across processes).</summary>
+    public string[] Seeds { get; set; } = [];
 }

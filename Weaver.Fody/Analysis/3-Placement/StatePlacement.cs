@@ -4,7 +4,7 @@ using Weaving.Fody.Plan;
 namespace Weaving.Fody.Analysis;
 
 /// <summary>
-/// Places every static field (DESIGN section 3): constant (left static), owned by one stage, streamed from the one stage
+/// Places every static field (docs/design.md §3): constant (left static), owned by one stage, streamed from the one stage
 /// that writes it to the stages after it that read it, or shared (its stages fuse). A field the source shares with
 /// stages makes those stages synchronous calls of the source.
 /// </summary>
@@ -24,6 +24,10 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure, TypeRules
         /// <summary>Placement, and the stages (source included) that touch each field.</summary>
         public Dictionary<FieldDefinition, (Placement Placement, HashSet<MethodDefinition> Touching, string Reason)> Fields { get; } = new();
         public Dictionary<FieldDefinition, Stream> Streams { get; } = new();
+        /// <summary>
+        /// Fields the source sets up before its posts or reads after them (frozen fields, and results): where and how.
+        /// </summary>
+        public Dictionary<FieldDefinition, SourceTimeline.Verdict> SourceUses { get; } = new();
         /// <summary>Stages that share a field with the source: they must run synchronously inside it.</summary>
         public HashSet<MethodDefinition> SharedWithSource { get; } = [];
         public List<Diagnostic> Diagnostics { get; } = [];
@@ -37,6 +41,7 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure, TypeRules
         IReadOnlyCollection<(MethodDefinition Caller, MethodDefinition Callee)> cutSites, ISet<FieldDefinition> notStreamed)
     {
         var result = new Result();
+        var timeline = source is null ? null : new SourceTimeline(facts, closure, source, isCut);
         var roots = stages.ToList();
         if (source is not null) roots.Insert(0, source);
 
@@ -71,6 +76,24 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure, TypeRules
                 result.Fields[field] = (Placement.Constant, set, "touched by no stage or source");
             else if (set.Count == 1)
                 result.Fields[field] = (Placement.Owned, set, $"touched only by {Name(set.First(), source)}");
+            else if (source is not null && set.Contains(source) && SourceFits(field, set, result, stages, cutSites, source, timeline!) is { } fits)
+            {
+                result.SourceUses[field] = fits.Verdict;
+                var stagesOnly = new HashSet<MethodDefinition>(set.Where(s => s != source));
+                // The stages touch it as if the source did not: it is theirs to place.
+                if (fits.Frozen)
+                    result.Fields[field] = (Placement.Frozen, stagesOnly,
+                        $"set up by the source before its first post to a stage that reads it, and changed by no stage: frozen from then on");
+                else
+                {
+                    var results = fits.Verdict.ReadsAfterPosts.Count > 0 ? "; the source reads it after its last post to them, once their work has finished" : "";
+                    var setUp = fits.Verdict.WritesBeforePosts ? "; the source sets it before its first post to them" : "";
+                    if (stagesOnly.Count == 1)
+                        result.Fields[field] = (Placement.Owned, stagesOnly, $"touched only by {Name(stagesOnly.First(), source)}{setUp}{results}");
+                    else
+                        result.Fields[field] = (Placement.Shared, stagesOnly, "touched by " + string.Join(", ", stagesOnly.Select(s => Name(s, source))) + setUp + results);
+                }
+            }
             else if (source is not null && set.Contains(source))
             {
                 foreach (var stage in set.Where(s => s != source)) result.SharedWithSource.Add(stage);
@@ -95,6 +118,48 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure, TypeRules
                 result.Fields[field] = (Placement.Shared, set, "touched by " + string.Join(", ", set.Select(s => Name(s, source))));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The source may set a field up before its posts and read it after them (docs/design.md §3). Frozen: no stage
+    /// writes it, so it is only set up. Results: stages write it, and the source only reads it once they are done.
+    /// Either way its value must be able to travel (to the hosts, or back), and a result must be able to move into
+    /// its group's state object. Null when the source's use does not fit.
+    /// </summary>
+    (bool Frozen, SourceTimeline.Verdict Verdict)? SourceFits(FieldDefinition field, HashSet<MethodDefinition> touching, Result result,
+        IReadOnlyList<MethodDefinition> stages, IReadOnlyCollection<(MethodDefinition Caller, MethodDefinition Callee)> cutSites,
+        MethodDefinition source, SourceTimeline timeline)
+    {
+        if (types.WhyNotTransferable(field.FieldType) is not null) return null;
+        for (var t = field.DeclaringType; t is not null; t = t.DeclaringType)
+            if (t.HasGenericParameters) return null;
+        var stageTouchers = touching.Where(t => t != source).ToList();
+        var frozen = stageTouchers.All(t => result.Accesses[(field, t)].All(a => !a.Write));
+        if (!frozen && !FieldMobility.CanMove(field)) return null;
+        var verdict = timeline.Of(field, Reaching(stageTouchers, stages, cutSites, source));
+        if (!verdict.Fits) return null;
+        return (frozen, verdict);
+    }
+
+    // The stages from which one of the targets can be reached through continuations (the targets included).
+    static HashSet<MethodDefinition> Reaching(IEnumerable<MethodDefinition> targets, IReadOnlyList<MethodDefinition> stages,
+        IReadOnlyCollection<(MethodDefinition Caller, MethodDefinition Callee)> cutSites, MethodDefinition source)
+    {
+        var stageSet = new HashSet<MethodDefinition>(stages);
+        var callers = new Dictionary<MethodDefinition, List<MethodDefinition>>();
+        foreach (var (caller, callee) in cutSites)
+        {
+            if (caller == source || !stageSet.Contains(caller)) continue;
+            if (!callers.TryGetValue(callee, out var list)) callers[callee] = list = [];
+            list.Add(caller);
+        }
+        var seen = new HashSet<MethodDefinition>(targets);
+        var work = new Stack<MethodDefinition>(seen);
+        while (work.Count > 0)
+            if (callers.TryGetValue(work.Pop(), out var list))
+                foreach (var c in list)
+                    if (seen.Add(c)) work.Push(c);
+        return seen;
     }
 
     // Streamed: one stage writes the field, the others only read it, every reader comes after the writer on every path

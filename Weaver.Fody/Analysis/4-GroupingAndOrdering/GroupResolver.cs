@@ -4,7 +4,7 @@ using Weaving.Fody.Plan;
 namespace Weaving.Fody.Analysis;
 
 /// <summary>
-/// Turns stages into groups (DESIGN sections 3 and 4): stages sharing a field fuse; a fork inside a stage whose paths
+/// Turns stages into groups (docs/design.md §3 and §4): stages sharing a field fuse; a fork inside a stage whose paths
 /// join again fuses the diamond into the fork's group; groups are ranked so that back-pressure never waits around a
 /// cycle; and the source gets drain barriers where two of its posts lead to one stage by different paths.
 /// </summary>
