@@ -1,4 +1,4 @@
-// An access-log analyser written in the style of DESIGN section 2, before and without any change to the weaver:
+// An access-log analyser written in the style of docs/design.md §2, before and without any change to the weaver:
 // lines -> entries -> per-status counts and per-path latencies -> a report at the end.
 using System;
 using System.Collections.Generic;

@@ -16,8 +16,11 @@ public sealed record Fixture(string Name, string OutputDirectory)
 
 public static class Fixtures
 {
-    /// <summary>Fixtures that are not event-loop programs for the differential run (the package smoke test, broken configs).</summary>
-    static readonly HashSet<string> notDifferential = new(StringComparer.Ordinal) { "Smoke", "BadConfig", "Faulty", "StageLibrary" };
+    /// <summary>
+    /// Fixtures that are not event-loop programs for the differential run: the package smoke test, broken configs, a
+    /// failing program, a library, and a program with nothing to cut (comparing it with itself would prove nothing).
+    /// </summary>
+    static readonly HashSet<string> notDifferential = new(StringComparer.Ordinal) { "Smoke", "BadConfig", "Faulty", "StageLibrary", "NothingToCut" };
 
     public static string RepoRoot { get; } = FindRepoRoot();
 

@@ -1,6 +1,6 @@
 namespace Weaving.Tests.Plans;
 
-/// <summary>DESIGN section 4: joins (a source fork drains, a stage fork fuses its diamond) and cycles.</summary>
+/// <summary>docs/design.md §4: joins (a source fork drains, a stage fork fuses its diamond) and cycles.</summary>
 [TestClass]
 public sealed class OrderingPlanTests
 {

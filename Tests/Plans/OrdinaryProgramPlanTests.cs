@@ -16,19 +16,24 @@ public sealed class OrdinaryProgramPlanTests
     }
 
     [TestMethod]
-    public void Work_inside_try_catch_stays_synchronous_and_a_program_with_nothing_to_cut_is_left_as_it_is()
+    public void Work_inside_try_catch_stays_synchronous_and_what_it_leaves_for_the_end_is_handed_to_a_stage()
     {
         var map = StageMap.Of("TryCatchAround");
-        PlanAssert.SameSet([], map.GroupLayout, "groups");
-        PlanAssert.SameSet(["Program.Main -> Program.Work @15: sync", "Program.Main -> Program.Finish @21: sync"], map.Sites, "call sites");
-        PlanAssert.SameSet(["WEAV020@29", "WEAV020@33", "WEAV010@15", "WEAV015@21", "WEAV004@0"], map.DiagnosticLines, "diagnostics");
-        Assert.AreEqual("info", map.Diagnostics.Single(d => d.Id == "WEAV004").Severity);
+        PlanAssert.SameSet(["Finish: Finish"], map.GroupLayout, "groups");
+        PlanAssert.SameSet(["Program.Main -> Program.Work @15: sync", "Program.Main -> Program.Finish @21: cut"], map.Sites, "call sites");
+        // The source fills them (through Work) before its post to Finish, which only reads them: frozen, and across
+        // processes they travel in Finish's seed.
+        PlanAssert.SameSet(["WEAV010@15", "WEAV026@15", "WEAV026@15"], map.DiagnosticLines, "diagnostics");
+        PlanAssert.SameSet(["Program.done: frozen", "Program.failures: frozen"], map.Placements, "placements");
+        CollectionAssert.AreEquivalent(new[] { "Program.done", "Program.failures" }, map.Groups.Single().Seeded);
     }
 
     [TestMethod]
     public void A_program_with_nothing_to_cut_is_not_rewritten_and_keeps_no_reference_it_does_not_need()
     {
-        var fixture = Infrastructure.Fixtures.Get("TryCatchAround");
+        var map = StageMap.Of("NothingToCut");
+        PlanAssert.SameSet(["WEAV010@11", "WEAV004@0"], map.DiagnosticLines, "diagnostics");
+        var fixture = Infrastructure.Fixtures.Get("NothingToCut");
         using var woven = Mono.Cecil.ModuleDefinition.ReadModule(fixture.WovenDll);
         Assert.IsFalse(woven.Assembly.CustomAttributes.Any(a => a.AttributeType.Namespace == "Weaving.Woven"), "not marked woven");
         Assert.IsFalse(woven.Types.Any(t => t.Name.StartsWith('<') && t.Name.EndsWith("State")), "no state objects");

@@ -1,7 +1,7 @@
 namespace Weaving.Tests.Plans;
 
 /// <summary>
-/// DESIGN section 3: every static field gets one placement (constant, owned, streamed, shared), and stages that share
+/// docs/design.md §3: every static field gets one placement (constant, owned, streamed, shared), and stages that share
 /// state fuse. Each test reads the plan the build wrote for one fixture.
 /// </summary>
 [TestClass]
@@ -63,15 +63,24 @@ public sealed class StatePlacementPlanTests
     }
 
     [TestMethod]
-    public void The_source_reading_a_handlers_state_keeps_that_handler_synchronous_and_suggests_a_handler_at_the_end()
+    public void The_source_reading_a_handlers_state_after_its_posts_waits_for_the_work_and_the_handler_is_a_stage()
     {
         var map = StageMap.Of("SourceReadsState");
-        PlanAssert.SameSet(["OnSummary: OnSummary"], map.GroupLayout, "groups");
-        PlanAssert.SameSet(["Program.Main -> Program.OnValue @12: sync", "Program.Main -> Program.OnSummary @13: cut"], map.Sites, "call sites");
-        PlanAssert.SameSet(["WEAV020@13", "WEAV015@12"], map.DiagnosticLines, "diagnostics");
-        var warning = map.Diagnostics.Single(d => d.Id == "WEAV020");
+        PlanAssert.SameSet(["OnValue: OnValue", "OnSummary: OnSummary"], map.GroupLayout, "groups");
+        PlanAssert.SameSet(["Program.Main -> Program.OnValue @12: cut", "Program.Main -> Program.OnSummary @13: cut"], map.Sites, "call sites");
+        PlanAssert.SameSet(["Program.total: owned OnValue"], map.Placements, "placements");
+        PlanAssert.SameSet(["WEAV027@13"], map.DiagnosticLines, "diagnostics");
+        CollectionAssert.AreEqual(new[] { "Program.total" }, map.Groups.Single(g => g.Name == "OnValue").Results);
+    }
+
+    [TestMethod]
+    public void The_source_touching_a_handlers_state_between_its_posts_keeps_that_handler_synchronous_and_says_how_to_fix_it()
+    {
+        var map = StageMap.Of("NoCascade");
+        Assert.IsTrue(map.CallSites.Where(c => c.Callee == "Program.Banner").All(c => c.Rule == "sharedWithSource"), string.Join(", ", map.Sites));
+        var warning = map.Diagnostics.First(d => d.Id == "WEAV020");
         Assert.AreEqual("warning", warning.Severity);
-        StringAssert.Contains(warning.Message, "Program.total");
+        StringAssert.Contains(warning.Message, "Program.audited");
         StringAssert.Contains(warning.Message, "handler called at the end");
     }
 

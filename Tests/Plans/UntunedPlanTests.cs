@@ -1,7 +1,7 @@
 namespace Weaving.Tests.Plans;
 
 /// <summary>
-/// A program in the style of DESIGN section 2 that was written after the weaver and did not change it: the plan is
+/// A program in the style of docs/design.md §2 that was written after the weaver and did not change it: the plan is
 /// the one the model predicts, stage by stage.
 /// </summary>
 [TestClass]

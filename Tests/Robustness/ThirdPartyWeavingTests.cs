@@ -103,7 +103,7 @@ public sealed class ThirdPartyWeavingTests
     [TestMethod]
     public void Inline_markers_are_removed_and_with_them_the_reference_nothing_else_needs()
     {
-        var fixture = Fixtures.Get("TryCatchAround");
+        var fixture = Fixtures.Get("NothingToCut");
         var woven = InProcessWeaving.Run(fixture.UnwovenDll, (module, runtime) =>
         {
             var inline = module.ImportReference(runtime.GetType("Weaving.InlineAttribute").Methods.Single(m => m.IsConstructor));
