@@ -111,6 +111,8 @@ public sealed class WeavingPlan
     public List<FieldPlan> Fields { get; } = [];
     public List<CallSite> CallSites { get; } = [];
     public List<Diagnostic> Diagnostics { get; } = [];
+    /// <summary>Where the source uses the console after posts to stages that print: it waits for their work there first.</summary>
+    public List<Instruction> SourceConsoleDrains { get; } = [];
     /// <summary>Source posts that wait for a drain first: (earlier stage, later stage).</summary>
     public List<(Stage Before, Stage After)> Barriers { get; } = [];
 

@@ -381,34 +381,47 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
 
     // Before each read of a result, the source waits for the group's work and, across processes, fetches its state.
     // The read's instruction becomes the start of the call, so that branches to it and its sequence point still apply.
+    // Where the source prints after posts to stages that print, it drains first: their lines come before its own.
     void SyncBeforeResultReads(MethodDefinition source)
     {
-        var reads = plan.Fields.Where(f => f.Group is not null && f.SourceReadsAfterPosts.Count > 0)
-            .SelectMany(f => f.SourceReadsAfterPosts.Select(at => (At: at, Group: f.Group!.Name)))
+        var calls = plan.Fields.Where(f => f.Group is not null && f.SourceReadsAfterPosts.Count > 0)
+            .SelectMany(f => f.SourceReadsAfterPosts.Select(at => (At: at, Group: (string?)f.Group!.Name)))
+            .Concat(plan.SourceConsoleDrains.Select(at => (At: at, Group: (string?)null)))
             .Distinct().ToList();
-        if (reads.Count == 0) return;
+        if (calls.Count == 0) return;
         var body = source.Body;
         body.SimplifyMacros();
         var il = body.GetILProcessor();
-        foreach (var at in reads.Select(r => r.At).Distinct().ToList())
+        foreach (var at in calls.Select(r => r.At).Distinct().ToList())
         {
-            var read = il.Create(OpCodes.Nop);
-            read.OpCode = at.OpCode;
-            read.Operand = at.Operand;
-            var last = at;
-            var first = true;
-            foreach (var group in reads.Where(r => r.At == at).Select(r => r.Group).OrderBy(g => g, StringComparer.Ordinal))
+            var code = new List<Instruction>();
+            // A drain first (the console), then each group's state, in a fixed order.
+            if (calls.Any(c => c.At == at && c.Group is null)) code.Add(il.Create(OpCodes.Call, runtime.Drain));
+            foreach (var group in calls.Where(c => c.At == at && c.Group is not null).Select(c => c.Group!).OrderBy(g => g, StringComparer.Ordinal))
             {
-                if (first) { at.OpCode = OpCodes.Ldstr; at.Operand = group; first = false; }
-                else { var name = il.Create(OpCodes.Ldstr, group); il.InsertAfter(last, name); last = name; }
-                var call = il.Create(OpCodes.Call, runtime.SyncState);
-                il.InsertAfter(last, call);
-                last = call;
+                code.Add(il.Create(OpCodes.Ldstr, group));
+                code.Add(il.Create(OpCodes.Call, runtime.SyncState));
             }
-            il.InsertAfter(last, read);
+            InsertBefore(il, at, code);
         }
         body.OptimizeMacros();
         touched.Add(source);
+    }
+
+    // The instruction at keeps its identity (branches to it, its sequence point) and becomes the first inserted one.
+    static void InsertBefore(ILProcessor il, Instruction at, List<Instruction> code)
+    {
+        var moved = il.Create(OpCodes.Nop);
+        moved.OpCode = at.OpCode;
+        moved.Operand = at.Operand;
+        at.OpCode = code[0].OpCode;
+        at.Operand = code[0].Operand;
+        var last = at;
+        foreach (var ins in code.Skip(1).Append(moved))
+        {
+            il.InsertAfter(last, ins);
+            last = ins;
+        }
     }
 
     void RemoveWeavingAttributes() => WeavingAttributes.Remove(module);

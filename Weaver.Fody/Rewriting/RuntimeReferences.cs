@@ -17,6 +17,7 @@ public sealed class RuntimeReferences
         StageMessageConstructor = Constructor("Weaving.StageMessage", 0);
         Post = Method("Weaving.Pipeline", "Post", 1);
         SyncState = Method("Weaving.Pipeline", "SyncState", 1);
+        Drain = Method("Weaving.Pipeline", "Drain", 0);
         StateSnapshot = Type("Weaving.StateSnapshot");
         StateSnapshotConstructor = Constructor("Weaving.StateSnapshot", 0);
         StateSnapshotCapture = Method("Weaving.StateSnapshot", "Capture", 0);
@@ -39,6 +40,7 @@ public sealed class RuntimeReferences
     public MethodReference StageMessageConstructor { get; }
     public MethodReference Post { get; }
     public MethodReference SyncState { get; }
+    public MethodReference Drain { get; }
     public TypeReference StateSnapshot { get; }
     public MethodReference StateSnapshotConstructor { get; }
     public MethodReference StateSnapshotCapture { get; }

@@ -62,6 +62,29 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     }
 
     /// <summary>
+    /// A call the source makes once (not in a loop), after nothing but other set-ups, to a handler that writes state
+    /// a handler it calls later reads: a set-up. Cutting it gains nothing, since its readers would wait for it (they
+    /// would share that state and fuse with it); kept synchronous, what it sets up is frozen, and they run apart.
+    /// Keeping a call synchronous never changes results, so this is a choice of speed, not of correctness.
+    /// </summary>
+    public CutReason? WhySetUp(MethodDefinition caller, Instruction call, MethodDefinition callee,
+        IReadOnlyCollection<(Instruction At, MethodDefinition Callee)> handlerCalls)
+    {
+        if (caller != source || After(caller, call).Contains(call)) return null;
+        // Only set-ups may come before it: ParseOptions(args); LoadTables(); then the feed.
+        if (handlerCalls.Any(c => c.At != call && After(caller, c.At).Contains(call) && WhySetUp(caller, c.At, c.Callee, handlerCalls) is null))
+            return null;
+        var writes = closure.Footprint(closure.OfEveryCall(callee)).Writes;
+        if (writes.Count == 0) return null;
+        var after = new HashSet<Instruction>(After(caller, call));
+        foreach (var (at, later) in handlerCalls.Where(c => after.Contains(c.At)))
+            if (closure.Footprint(closure.OfEveryCall(later)).Reads.FirstOrDefault(writes.Contains) is { } field)
+                return new(CutRule.SetsUpState,
+                    $"the source calls it once, before its other posts, to set up {field.DeclaringType.Name}.{field.Name}, which {SourceLocator.Describe(later)} reads: run synchronously, that state is frozen and its readers run apart");
+        return null;
+    }
+
+    /// <summary>
     /// A method is entered as a stage (a message: nothing of the program runs after it in that thread) or synchronously:
     /// by a call that is not cut, from any method, recursion included. After such a call, its caller goes on, and so on
     /// through that caller's own synchronous entries: a post made in the method must pass the rule there too.
@@ -131,7 +154,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 if (MemberRules.IsEnumeratorPlumbing(method)) return null;
                 // Code of this module that the caller runs after the call must not touch what the handler touches.
                 var own = facts.Own(method);
-                if (own is { HasBody: true } && Conflict(caller, ins, own, handler) is { } conflict)
+                if (own is { HasBody: true } && Conflict(caller, ins, own, handler, isContinuation) is { } conflict)
                     return conflict;
                 // Beyond that, what code of this module does is known: when it does not touch what the handler touches
                 // (checked above), ends no process and is given nothing the handler can reach, its order relative to the
@@ -140,7 +163,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                     return null;
                 // The console is one resource, tracked like a field: its order matters only against a handler that uses it.
                 if (method.DeclaringType.FullName == "System.Console")
-                    return handler.Console ? $"uses the console (line {Line(caller, ins)}), which the handler also writes to" : null;
+                    return handler.Console && !SourceDrainsFirst(caller, ins, isContinuation)
+                        ? $"uses the console (line {Line(caller, ins)}), which the handler also writes to" : null;
                 if (ins.OpCode.Code == Code.Newobj) return null;
                 var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop;
                 if (!discarded) return null;
@@ -205,7 +229,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     }
 
     // A call into this module after the cut call: does what it may run conflict with what the handler may run?
-    string? Conflict(MethodDefinition caller, Instruction at, MethodDefinition method, Footprint handler)
+    string? Conflict(MethodDefinition caller, Instruction at, MethodDefinition method, Footprint handler, Func<Instruction, bool> isContinuation)
     {
         var runs = closure.OfEveryCall(method);
         var (reads, writes) = closure.Footprint(runs);
@@ -214,9 +238,38 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             return $"calls {name} (line {Line(caller, at)}), which changes {written.DeclaringType.Name}.{written.Name} that the handler uses";
         if (caller != source && reads.FirstOrDefault(handler.Writes.Contains) is { } read)
             return $"calls {name} (line {Line(caller, at)}), which reads {read.DeclaringType.Name}.{read.Name} that the handler changes";
-        if (handler.Console && closure.UsesConsole(runs))
+        if (handler.Console && closure.UsesConsole(runs) && !SourceDrainsFirst(caller, at, isContinuation))
             return $"calls {name} (line {Line(caller, at)}), which writes to the console, as the handler does";
         return null;
+    }
+
+    /// <summary>
+    /// The source may use the console after its posts to stages that print, once no such post can follow: there it
+    /// first waits for their work to finish (a drain, see <see cref="SourceConsoleDrains"/>), and prints after them.
+    /// </summary>
+    bool SourceDrainsFirst(MethodDefinition caller, Instruction at, Func<Instruction, bool> isContinuation) =>
+        caller == source && !After(caller, at).Any(ins => IsPrintingPost(ins, isContinuation));
+
+    bool IsPrintingPost(Instruction ins, Func<Instruction, bool> isContinuation) =>
+        isContinuation(ins) && facts.Own(ins.Operand as MethodReference) is { } callee && closure.UsesConsole(closure.OfEveryCall(callee));
+
+    /// <summary>Where the source uses the console after a post to a stage that prints: it drains there first.</summary>
+    public List<Instruction> SourceConsoleDrains(Func<Instruction, bool> isCut)
+    {
+        var drains = new List<Instruction>();
+        if (source is null) return drains;
+        var printingPosts = source.Body.Instructions.Where(i => IsPrintingPost(i, isCut)).ToList();
+        if (printingPosts.Count == 0) return drains;
+        var afterPosts = new HashSet<Instruction>(printingPosts.SelectMany(p => After(source, p)));
+        foreach (var ins in source.Body.Instructions.Where(afterPosts.Contains))
+        {
+            if (ins.OpCode.Code is not (Code.Call or Code.Callvirt or Code.Newobj) || isCut(ins)) continue;
+            var method = (MethodReference)ins.Operand;
+            var prints = method.DeclaringType.FullName == "System.Console"
+                         || facts.Own(method) is { HasBody: true } own && closure.UsesConsole(closure.OfEveryCall(own));
+            if (prints) drains.Add(ins);
+        }
+        return drains;
     }
 
     // A call of another assembly that changes only objects the caller made itself and did not hand over or store.
