@@ -28,6 +28,11 @@ public enum CutRule
     NotSupportedYet,
     /// <summary>ref or out parameters: the caller waits for what the handler writes back.</summary>
     RefOrOut,
+    /// <summary>
+    /// The source calls it once, before it posts anything, to set up state that handlers it calls later read: cutting it
+    /// gains nothing (they would wait for it), and run synchronously what it sets up is frozen instead of shared.
+    /// </summary>
+    SetsUpState,
     /// <summary>Not a method a message can run (it returns a value, has no body, is a constructor): only [Stage] can ask.</summary>
     NotAHandler,
 }
@@ -50,10 +55,11 @@ public sealed class CutReason(CutRule rule, string detail)
         CutRule.RefOrOut => "WEAV017",
         CutRule.EffectAfterInCaller or CutRule.EnteredFromAnywhere => "WEAV018",
         CutRule.NotAHandler => "WEAV003",
+        CutRule.SetsUpState => "WEAV028",
         _ => throw new ArgumentOutOfRangeException(nameof(Rule), Rule, null),
     };
 
-    public Severity Severity => Rule is CutRule.InlineAttribute or CutRule.ExcludeOption ? Severity.Info : Severity.Warning;
+    public Severity Severity => Rule is CutRule.InlineAttribute or CutRule.ExcludeOption or CutRule.SetsUpState ? Severity.Info : Severity.Warning;
 
     /// <summary>What the user can do about it; empty when the user asked for it.</summary>
     public string Advice => Rule switch

@@ -87,6 +87,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
                 else if (options.Excludes(callee)) reason = new(CutRule.ExcludeOption, "the Exclude option of FodyWeavers.xml keeps it synchronous");
                 else if (keptSynchronous.Contains(callee)) reason = new(CutRule.SharedWithSource, "it shares state with the source, which uses that state in a way it cannot be given or sent back (see WEAV020)");
                 else if (rules.WhyNotAHandler(callee) is { } notHandler) reason = notHandler;
+                else if (caller == source && rules.WhySetUp(caller, at, callee, HandlerCalls(source)) is { } setUp) reason = setUp;
                 else if (withdrawn.TryGetValue(at, out var w)) reason = w;
 
                 var site = new CallSite(caller, at, callee, reason);
@@ -144,6 +145,13 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
 
     static bool IsCompilerGenerated(TypeDefinition type) =>
         type.Name.StartsWith("<", StringComparison.Ordinal) || type.CustomAttributes.Any(a => a.AttributeType.Name == "CompilerGeneratedAttribute");
+
+    List<(Instruction At, MethodDefinition Callee)>? sourceHandlerCalls;
+
+    // The source's calls to methods that could be handlers, cut or not: the set-up rule looks at their order.
+    List<(Instruction At, MethodDefinition Callee)> HandlerCalls(MethodDefinition source) =>
+        sourceHandlerCalls ??= facts.Get(source).Calls
+            .Where(c => c.At.OpCode.Code == Code.Call && IsStageCandidate(source, c.Callee, source)).ToList();
 
     // Where each method of the module is called from; the calls never change, so it is built once.
     ILookup<MethodDefinition, Instruction>? callsTo;
