@@ -9,7 +9,7 @@ namespace Weaving.Tests.Plans;
 /// </summary>
 public sealed class StageMap
 {
-    public sealed record StageEntry(string Name, string Group, string[] Next, string[] BarrierAfter, string[] Carries, string[] ExternalCalls);
+    public sealed record StageEntry(string Name, string Group, string[] Next, string[] BarrierAfter, string[] Carries, string[] ExternalCalls, bool CopyArguments);
     public sealed record GroupEntry(string Name, int Rank, string[] Stages, string[] State, string[] StreamedCopies, string[] FusedBecause);
     public sealed record FieldEntry(string Name, string Placement, string? Group, bool Moved, string Reason, string? Writer, string[] Readers, string[] Carriers);
     public sealed record CallSiteEntry(string Caller, string Callee, bool Cut, string? Reason, int Line);
@@ -42,7 +42,8 @@ public sealed class StageMap
             Assembly = Text(root, "assembly")!,
             Source = Text(root, "source"),
             Stages = root.GetProperty("stages").EnumerateArray().Select(s => new StageEntry(Text(s, "name")!, Text(s, "group")!,
-                Strings(s, "next"), Strings(s, "barrierAfter"), Strings(s, "carries"), Strings(s, "externalCalls"))).ToList(),
+                Strings(s, "next"), Strings(s, "barrierAfter"), Strings(s, "carries"), Strings(s, "externalCalls"),
+                s.GetProperty("copyArguments").GetBoolean())).ToList(),
             Groups = root.GetProperty("groups").EnumerateArray().Select(g => new GroupEntry(Text(g, "name")!, g.GetProperty("rank").GetInt32(),
                 Strings(g, "stages"), Strings(g, "state"), Strings(g, "streamedCopies"), Strings(g, "fusedBecause"))).ToList(),
             Fields = root.GetProperty("fields").EnumerateArray().Select(f => new FieldEntry(Text(f, "name")!, Text(f, "placement")!,
