@@ -19,7 +19,7 @@ public static class MessageCodec
         // NaN and the infinities are numbers a program may pass on
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         MaxDepth = 256,
-        Converters = { new MultiDimensionalArrayConverter(), new StackConverter(), new DefaultImmutableArrayConverter() },
+        Converters = { new MultiDimensionalArrayConverter(), new StackConverter(), new DefaultImmutableArrayConverter(), new ComparerCheckedCollectionConverter() },
     };
 
     public static byte[] Serialize(StageMessage message) =>

@@ -134,4 +134,55 @@ public sealed class MessageCodecTests
         Assert.AreEqual(1, sent.Grid[0, 0]);
         Assert.AreEqual(2, sent.Stack.Count);
     }
+
+    sealed class Collections : StageMessage
+    {
+        public HashSet<string> Set = null!;
+        public SortedSet<int> Sorted = null!;
+        public Dictionary<string, int> Map = null!;
+        public ImmutableSortedDictionary<string, int> ImmutableMap = null!;
+        public Dictionary<DayOfWeek, Dictionary<int, int[,]>> Nested = null!;
+        public override void Invoke() { }
+    }
+
+    static Collections Defaults() => new()
+    {
+        Set = new HashSet<string>(StringComparer.Ordinal) { "b", "a" },
+        Sorted = new SortedSet<int> { 3, 1, 2 },
+        Map = new Dictionary<string, int> { ["b"] = 1, ["a"] = 2 },
+        ImmutableMap = ImmutableSortedDictionary.CreateRange(new Dictionary<string, int> { ["b"] = 1, ["a"] = 2 }),
+        Nested = new() { [DayOfWeek.Friday] = new() { [7] = new[,] { { 1, 2 } } } },
+    };
+
+    [TestMethod]
+    public void Sets_and_dictionaries_with_the_default_comparer_travel_with_their_keys_and_order()
+    {
+        var back = (Collections)MessageCodec.Clone(Defaults());
+        CollectionAssert.AreEqual(new[] { "b", "a" }, back.Set.ToArray());
+        CollectionAssert.AreEqual(new[] { 1, 2, 3 }, back.Sorted.ToArray());
+        CollectionAssert.AreEqual(new[] { "b", "a" }, back.Map.Keys.ToArray());
+        CollectionAssert.AreEqual(new[] { "a", "b" }, back.ImmutableMap.Keys.ToArray());
+        Assert.AreEqual(2, back.Nested[DayOfWeek.Friday][7][0, 1]);
+    }
+
+    [TestMethod]
+    public void A_set_or_dictionary_made_with_another_comparer_fails_its_post_naming_the_collection_and_the_comparer()
+    {
+        var cases = new (Action<Collections> Change, string Named)[]
+        {
+            (c => c.Set = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "a" }, "HashSet<String> was made with the comparer OrdinalIgnoreCaseComparer"),
+            (c => c.Sorted = new SortedSet<int>(Comparer<int>.Create((x, y) => y.CompareTo(x))) { 1, 2 }, "SortedSet<Int32> was made with the comparer"),
+            (c => c.Map = new Dictionary<string, int>(StringComparer.InvariantCultureIgnoreCase), "Dictionary<String, Int32> was made with the comparer"),
+            (c => c.ImmutableMap = ImmutableSortedDictionary.Create<string, int>(StringComparer.Ordinal), "ImmutableSortedDictionary<String, Int32> was made with the comparer"),
+            (c => c.Nested[DayOfWeek.Friday] = new Dictionary<int, int[,]>(EqualityComparer<int>.Create((x, y) => x % 10 == y % 10, x => x % 10)), "Dictionary<Int32, Int32[,]> was made with the comparer"),
+        };
+        foreach (var (change, named) in cases)
+        {
+            var message = Defaults();
+            change(message);
+            var e = Assert.ThrowsExactly<NotSupportedException>(() => MessageCodec.Serialize(message), named);
+            StringAssert.Contains(e.Message, named);
+            StringAssert.Contains(e.Message, "make the collection in the handler");
+        }
+    }
 }
