@@ -3,6 +3,7 @@
 // structs made of them. Woven, each travels in a message (copied in memory, through RabbitMQ between hosts) and must
 // arrive exactly, element order included. The handlers print, so they fuse into one group (the console); OnPop does
 // not, so a stack also travels from one stage to another. The first calls pass types that cannot travel: not cut.
+// OnLabel writes a field OnLabelled reads, of a type that cannot travel: it is shared (fused), never streamed.
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -11,6 +12,8 @@ using System.Linq;
 
 static class Program
 {
+    static Label label = new();  // immutable but cannot travel: OnLabel and OnLabelled share it rather than stream it
+
     static void Main()
     {
         OnByPosition(new Dictionary<(int, int), string> { [(0, 1)] = "a" });  // WEAV012: tuple keys
@@ -47,6 +50,7 @@ static class Program
         OnCell(Values.Cell());
         OnNested(Values.Grids(), Values.Stacks());
         OnPop(Values.Numbers());
+        OnLabel("labelled");
     }
 
     static void OnByPosition(Dictionary<(int, int), string> cells) => Console.WriteLine("by position " + cells[(0, 1)]);
@@ -70,6 +74,12 @@ static class Program
         OnPopped(stack);
     }
     static void OnPopped(Stack<int> stack) => Console.WriteLine("popped " + Show.Items(stack));
+    static void OnLabel(string text)
+    {
+        label = new Label(text);
+        OnLabelled();
+    }
+    static void OnLabelled() => Console.WriteLine("label " + label);
     static void OnSortedDictionary(SortedDictionary<string, int> map)
     {
         map.Add("aa", 11);
@@ -184,6 +194,15 @@ public struct Cell
     public int[,] Grid;
     public Queue<string> Pending;
     public Position Position;
+}
+
+// Immutable, but its text is private: a message would carry it empty.
+public sealed class Label
+{
+    readonly string text;
+    public Label() => text = "";
+    public Label(string text) => this.text = text;
+    public override string ToString() => text;
 }
 
 // The serializer creates a struct empty and sets what it can: a read-only field would arrive as zero.

@@ -12,19 +12,19 @@ public sealed class ArgumentPlanTests
     public static IEnumerable<object[]> Shapes =>
     [
         // multi-dimensional (rank 2, empty, rank 3 with a null) and jagged arrays: arrays can change, so they are copied
-        ["OnGrid", 21, true], ["OnEmptyGrid", 22, true], ["OnCube", 23, true], ["OnJagged", 24, true],
+        ["OnGrid", 24, true], ["OnEmptyGrid", 25, true], ["OnCube", 26, true], ["OnJagged", 27, true],
         // the mutable collections of System.Collections.Generic
-        ["OnSet", 25, true], ["OnQueue", 26, true], ["OnStack", 27, true], ["OnSortedDictionary", 28, true],
-        ["OnSortedList", 29, true], ["OnSortedSet", 30, true], ["OnLinkedList", 31, true],
+        ["OnSet", 28, true], ["OnQueue", 29, true], ["OnStack", 30, true], ["OnSortedDictionary", 31, true],
+        ["OnSortedList", 32, true], ["OnSortedSet", 33, true], ["OnLinkedList", 34, true],
         // System.Collections.Immutable of immutable elements: shared, never copied
-        ["OnImmutableArray", 32, false], ["OnDefaultImmutableArray", 33, false], ["OnImmutableList", 34, false],
-        ["OnImmutableDictionary", 35, false], ["OnImmutableHashSet", 36, false], ["OnImmutableSorted", 37, false],
-        ["OnImmutableQueue", 38, false], ["OnImmutableStack", 39, false],
+        ["OnImmutableArray", 35, false], ["OnDefaultImmutableArray", 36, false], ["OnImmutableList", 37, false],
+        ["OnImmutableDictionary", 38, false], ["OnImmutableHashSet", 39, false], ["OnImmutableSorted", 40, false],
+        ["OnImmutableQueue", 41, false], ["OnImmutableStack", 42, false],
         // tuples are as immutable as what they hold: a tuple of a List, a KeyValuePair of an array are copied
-        ["OnValueTuple", 40, false], ["OnNamedTuple", 41, true], ["OnLongTuple", 42, false], ["OnTuple", 43, true],
-        ["OnNumbers", 44, false], ["OnMaybe", 45, false],
+        ["OnValueTuple", 43, false], ["OnNamedTuple", 44, true], ["OnLongTuple", 45, false], ["OnTuple", 46, true],
+        ["OnNumbers", 47, false], ["OnMaybe", 48, false],
         // a record and a struct made of those, nested collections
-        ["OnInventory", 46, true], ["OnCell", 47, true], ["OnNested", 48, true], ["OnPop", 49, true],
+        ["OnInventory", 49, true], ["OnCell", 50, true], ["OnNested", 51, true], ["OnPop", 52, true],
     ];
 
     [TestMethod]
@@ -43,18 +43,20 @@ public sealed class ArgumentPlanTests
         PlanAssert.SameSet(
         [
             .. Shapes.Select(s => $"Program.Main -> Program.{s[0]} @{s[1]}: cut"),
-            "Program.OnPop -> Program.OnPopped @70: cut",
-            "Program.Main -> Program.OnByPosition @16: sync", "Program.Main -> Program.OnPoint @17: sync",
-            "Program.Main -> Program.OnHandle @18: sync", "Program.Main -> Program.OnBag @19: sync",
+            "Program.OnPop -> Program.OnPopped @74: cut",
+            "Program.Main -> Program.OnLabel @53: cut", "Program.OnLabel -> Program.OnLabelled @80: cut",
+            "Program.Main -> Program.OnByPosition @19: sync", "Program.Main -> Program.OnPoint @20: sync",
+            "Program.Main -> Program.OnHandle @21: sync", "Program.Main -> Program.OnBag @22: sync",
         ], map.Sites, "call sites");
         // Every handler prints but OnPop, which hands the stack it changed on to OnPopped: a stage-to-stage hop.
         PlanAssert.SameSet(
         [
             "OnPop: OnPop",
-            "OnGrid: " + string.Join(", ", Shapes.Select(s => (string)s[0]).Where(h => h != "OnPop").Append("OnPopped").Order(StringComparer.Ordinal)),
+            "OnGrid: " + string.Join(", ", Shapes.Select(s => (string)s[0]).Where(h => h != "OnPop").Concat(["OnPopped", "OnLabel", "OnLabelled"]).Order(StringComparer.Ordinal)),
         ], map.GroupLayout, "groups");
         Assert.IsTrue(map.Stage("OnPopped").CopyArguments, "OnPopped receives a stack: copied");
-        PlanAssert.SameSet(["WEAV012@16", "WEAV012@17", "WEAV012@18", "WEAV012@19", "WEAV021@58", "WEAV021@169"],
+        PlanAssert.SameSet(["Program.label: shared OnGrid"], map.Placements, "placements");
+        PlanAssert.SameSet(["WEAV012@19", "WEAV012@20", "WEAV012@21", "WEAV012@22", "WEAV021@62", "WEAV021@82", "WEAV021@179"],
             map.DiagnosticLines.Where(d => !d.StartsWith("WEAV023")), "diagnostics other than barriers");
     }
 
@@ -63,9 +65,21 @@ public sealed class ArgumentPlanTests
     {
         var map = StageMap.Of("Arguments");
         string At(int line) => map.Diagnostics.Single(d => d.Id == "WEAV012" && d.Line == line).Message;
-        StringAssert.Contains(At(16), "Dictionary<ValueTuple<Int32, Int32>, String>: its keys (ValueTuple<Int32, Int32>) are not strings, numbers, enums");
-        StringAssert.Contains(At(17), "FixedPoint.X is read-only and FixedPoint is a struct, which the receiver creates empty: it would arrive as its default");
-        StringAssert.Contains(At(18), "IntPtr is a native-sized integer, often a handle to something in this process");
-        StringAssert.Contains(At(19), "System.Collections.Concurrent.ConcurrentBag<Int32> is a framework type that messages do not round-trip exactly");
+        StringAssert.Contains(At(19), "Dictionary<ValueTuple<Int32, Int32>, String>: its keys (ValueTuple<Int32, Int32>) are not strings, numbers, enums");
+        StringAssert.Contains(At(20), "FixedPoint.X is read-only and FixedPoint is a struct, which the receiver creates empty: it would arrive as its default");
+        StringAssert.Contains(At(21), "IntPtr is a native-sized integer, often a handle to something in this process");
+        StringAssert.Contains(At(22), "System.Collections.Concurrent.ConcurrentBag<Int32> is a framework type that messages do not round-trip exactly");
+    }
+
+    [TestMethod]
+    public void A_field_of_an_immutable_type_that_cannot_travel_is_shared_by_its_stages_not_streamed_in_their_messages()
+    {
+        // Label is immutable, but its text is private: streamed, it would arrive empty.
+        var map = StageMap.Of("Arguments");
+        var label = map.Field("Program.label");
+        Assert.AreEqual("shared", label.Placement, label.Reason);
+        Assert.AreEqual("touched by OnLabel, OnLabelled", label.Reason);
+        Assert.AreEqual(map.Stage("OnLabelled").Group, map.Stage("OnLabel").Group);
+        Assert.AreEqual(0, map.Stage("OnLabelled").Carries.Length);
     }
 }
