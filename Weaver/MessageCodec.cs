@@ -1,10 +1,13 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Weaving.MessageFormat;
 
 namespace Weaving;
 
 /// <summary>
 /// The body format of a message: UTF-8 JSON of the generated message type's public fields, named as the
 /// handler's parameters. The type is never read from the wire: the receiver knows it from the stage.
+/// Every argument type the weaver lets travel (Weaver.Fody's TypeRules) round-trips exactly, element order included.
 /// </summary>
 public static class MessageCodec
 {
@@ -12,8 +15,11 @@ public static class MessageCodec
     {
         IncludeFields = true,
         // records and classes with init-only members round-trip through their constructors or setters
-        PreferredObjectCreationHandling = System.Text.Json.Serialization.JsonObjectCreationHandling.Replace,
+        PreferredObjectCreationHandling = JsonObjectCreationHandling.Replace,
+        // NaN and the infinities are numbers a program may pass on
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         MaxDepth = 256,
+        Converters = { new MultiDimensionalArrayConverter(), new StackConverter(), new DefaultImmutableArrayConverter(), new ComparerCheckedCollectionConverter() },
     };
 
     public static byte[] Serialize(StageMessage message) =>

@@ -110,7 +110,7 @@ public sealed class RealProgramPlanTests
                 {
                     "insideTryCatch" => "WEAV010", "effectAfter" => "WEAV011", "cannotTravel" => "WEAV012", "notOwned" => "WEAV013",
                     "inlineAttribute" or "excludeOption" => "WEAV014", "sharedWithSource" => "WEAV015", "notSupportedYet" => "WEAV016",
-                    "refOrOut" => "WEAV017", "effectAfterInCaller" or "enteredFromAnywhere" => "WEAV018",
+                    "refOrOut" => "WEAV017", "effectAfterInCaller" or "enteredFromAnywhere" => "WEAV018", "setsUpState" => "WEAV028",
                     _ => throw new AssertFailedException($"{fixture}: unknown rule {site.Rule}"),
                 };
                 // WEAV016 is reported once per method, at its first use.
@@ -118,5 +118,50 @@ public sealed class RealProgramPlanTests
                     $"{fixture}: {site.Caller} -> {site.Callee} @{site.Line} ({site.Rule}) has no {id} at its line: {string.Join(", ", map.DiagnosticLines)}");
             }
         }
+    }
+
+    [TestMethod]
+    public void A_set_up_call_before_the_feed_stays_synchronous_so_its_tables_are_frozen_and_the_readers_run_apart()
+    {
+        var map = StageMap.Of("SetUpCall");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Program.LoadTables @13: sync", "Program.Main -> Program.OnItem @15: cut",
+            "Program.OnItem -> Program.OnNamed @28: cut", "Program.OnNamed -> Program.OnWeighed @30: cut",
+        ], map.Sites, "call sites");
+        Assert.AreEqual("setsUpState", map.CallSites.Single(c => c.Callee == "Program.LoadTables").Rule);
+        PlanAssert.SameSet(["Program.names: frozen", "Program.weights: frozen"], map.Placements, "placements");
+        PlanAssert.SameSet(["OnItem: OnItem", "OnNamed: OnNamed", "OnWeighed: OnWeighed"], map.GroupLayout, "groups");
+        Assert.AreEqual("info", map.Diagnostics.Single(d => d.Id == "WEAV028").Severity);
+    }
+
+    [TestMethod]
+    public void The_source_printing_after_the_feed_leaves_the_feed_cut_and_prints_after_the_handlers()
+    {
+        var map = StageMap.Of("ConsoleAfterFeed");
+        Assert.IsTrue(map.CallSites.All(c => c.Cut), string.Join(", ", map.Sites));
+        PlanAssert.SameSet(["OnValue: OnValue", "OnMultiple: OnMultiple"], map.GroupLayout, "groups");
+        PlanAssert.SameSet([], map.DiagnosticLines, "diagnostics");
+    }
+
+    [TestMethod]
+    public void A_settlement_job_written_after_the_weaver_weaves_into_parse_and_aggregate_groups_with_its_options_frozen()
+    {
+        var map = StageMap.Of("BatchJob");
+        // Main's two set-up calls stay synchronous; the feed is cut.
+        CollectionAssert.AreEquivalent(new[] { "Program.LoadRates", "Program.ParseOptions" },
+            map.CallSites.Where(c => !c.Cut).Select(c => c.Callee).ToArray());
+        Assert.IsTrue(map.CallSites.Where(c => !c.Cut).All(c => c.Rule == "setsUpState"));
+        // Parsing forks into a rejection and a conversion that can also reject: the diamond fuses (ordering contract,
+        // joins); aggregation runs apart.
+        PlanAssert.SameSet(["OnTransaction: OnParsed, OnRejected, OnTransaction", "OnAccepted: OnAccepted"], map.GroupLayout, "groups");
+        PlanAssert.SameSet(
+        [
+            "Program.accepted: owned OnAccepted", "Program.countByCountry: owned OnAccepted", "Program.totalsByMerchant: owned OnAccepted",
+            "Program.rejected: owned OnTransaction",
+            "Program.minimumAmount: frozen", "Program.ratesToEur: frozen", "Program.reportCurrency: frozen", "Program.verbose: frozen",
+        ], map.Placements, "placements");
+        CollectionAssert.AreEquivalent(new[] { "Program.accepted", "Program.countByCountry", "Program.totalsByMerchant" },
+            map.Groups.Single(g => g.Name == "OnAccepted").Results);
     }
 }

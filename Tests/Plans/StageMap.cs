@@ -9,7 +9,7 @@ namespace Weaving.Tests.Plans;
 /// </summary>
 public sealed class StageMap
 {
-    public sealed record StageEntry(string Name, string Group, string[] Next, string[] BarrierAfter, string[] Carries, string[] ExternalCalls, string[] Seeds);
+    public sealed record StageEntry(string Name, string Group, string[] Next, string[] BarrierAfter, string[] Carries, string[] ExternalCalls, bool CopyArguments, string[] Seeds);
     public sealed record GroupEntry(string Name, int Rank, string[] Stages, string[] State, string[] StreamedCopies, string[] FusedBecause, string[] Seeded, string[] Results);
     public sealed record FieldEntry(string Name, string Placement, string? Group, bool Moved, string Reason, string? Writer, string[] Readers, string[] Carriers);
     public sealed record CallSiteEntry(string Caller, string Callee, bool Cut, string? Rule, string? Reason, int Line);
@@ -42,7 +42,8 @@ public sealed class StageMap
             Assembly = Text(root, "assembly")!,
             Source = Text(root, "source"),
             Stages = root.GetProperty("stages").EnumerateArray().Select(s => new StageEntry(Text(s, "name")!, Text(s, "group")!,
-                Strings(s, "next"), Strings(s, "barrierAfter"), Strings(s, "carries"), Strings(s, "externalCalls"), Strings(s, "seeds"))).ToList(),
+                Strings(s, "next"), Strings(s, "barrierAfter"), Strings(s, "carries"), Strings(s, "externalCalls"),
+                s.GetProperty("copyArguments").GetBoolean(), Strings(s, "seeds"))).ToList(),
             Groups = root.GetProperty("groups").EnumerateArray().Select(g => new GroupEntry(Text(g, "name")!, g.GetProperty("rank").GetInt32(),
                 Strings(g, "stages"), Strings(g, "state"), Strings(g, "streamedCopies"), Strings(g, "fusedBecause"), Strings(g, "seeded"), Strings(g, "results"))).ToList(),
             Fields = root.GetProperty("fields").EnumerateArray().Select(f => new FieldEntry(Text(f, "name")!, Text(f, "placement")!,

@@ -77,8 +77,11 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         var writes = closure.Footprint(closure.OfEveryCall(callee)).Writes;
         if (writes.Count == 0) return null;
         var after = new HashSet<Instruction>(After(caller, call));
-        foreach (var (at, later) in handlerCalls.Where(c => after.Contains(c.At)))
-            if (closure.Footprint(closure.OfEveryCall(later)).Reads.FirstOrDefault(writes.Contains) is { } field)
+        var laterCalls = handlerCalls.Where(c => after.Contains(c.At)).Select(c => c.Callee).Distinct()
+            .Select(m => (Method: m, Footprint: closure.Footprint(closure.OfEveryCall(m)))).ToList();
+        // State only it writes, that later handlers only read: kept synchronous, it is frozen; cut, it would be shared.
+        foreach (var (later, footprint) in laterCalls)
+            if (footprint.Reads.FirstOrDefault(f => writes.Contains(f) && !laterCalls.Any(c => c.Footprint.Writes.Contains(f))) is { } field)
                 return new(CutRule.SetsUpState,
                     $"the source calls it once, before its other posts, to set up {field.DeclaringType.Name}.{field.Name}, which {SourceLocator.Describe(later)} reads: run synchronously, that state is frozen and its readers run apart");
         return null;

@@ -163,12 +163,13 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure, TypeRules
     }
 
     // Streamed: one stage writes the field, the others only read it, every reader comes after the writer on every path
-    // (the writer dominates it), and the value can be copied into messages (an immutable type) and into state objects.
+    // (the writer dominates it), and the value can be copied into messages (an immutable type that can travel) and into
+    // state objects.
     Stream? Streamable(FieldDefinition field, HashSet<MethodDefinition> touching, Result result, IReadOnlyList<MethodDefinition> stages,
         IReadOnlyCollection<(MethodDefinition Caller, MethodDefinition Callee)> cutSites, MethodDefinition? source)
     {
         if (source is not null && touching.Contains(source)) return null;
-        if (!types.IsImmutable(field.FieldType) || !FieldMobility.CanMove(field)) return null;
+        if (!types.IsImmutable(field.FieldType) || types.WhyNotTransferable(field.FieldType) is not null || !FieldMobility.CanMove(field)) return null;
         var writers = touching.Where(t => result.Accesses[(field, t)].Any(a => a.Write)).ToList();
         if (writers.Count != 1) return null;
         var writer = writers[0];

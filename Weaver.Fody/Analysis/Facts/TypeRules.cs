@@ -2,7 +2,10 @@ using Mono.Cecil;
 
 namespace Weaving.Fody.Analysis;
 
-/// <summary>Which argument types can travel in a message, and which are immutable (never need copying or ownership).</summary>
+/// <summary>
+/// Which argument types can travel in a message, and which are immutable (never need copying or ownership). A type
+/// travels when MessageCodec round-trips it exactly: the receiver recreates an equal value, in the same order.
+/// </summary>
 public sealed class TypeRules
 {
     static readonly HashSet<string> immutableSystemTypes = new(StringComparer.Ordinal)
@@ -10,16 +13,11 @@ public sealed class TypeRules
         "System.String", "System.DateTime", "System.DateTimeOffset", "System.TimeSpan", "System.Guid", "System.Decimal",
         "System.DateOnly", "System.TimeOnly", "System.Half", "System.Int128", "System.UInt128", "System.Uri", "System.Version",
     };
-    static readonly HashSet<string> collectionTypes = new(StringComparer.Ordinal)
-    {
-        "System.Collections.Generic.List`1", "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.HashSet`1",
-        "System.Collections.Generic.SortedDictionary`2", "System.Collections.Generic.Queue`1", "System.Collections.Generic.Stack`1",
-    };
 
     readonly Dictionary<TypeReference, string?> transferable = new(TypeReferenceComparer.Instance);
     readonly Dictionary<TypeReference, bool> immutable = new(TypeReferenceComparer.Instance);
 
-    /// <summary>Null when the type can travel in a message, else why not.</summary>
+    /// <summary>Null when the type can travel in a message, else why not, naming the type.</summary>
     public string? WhyNotTransferable(TypeReference type)
     {
         if (transferable.TryGetValue(type, out var cached)) return cached;
@@ -31,61 +29,133 @@ public sealed class TypeRules
 
     string? Check(TypeReference type)
     {
+        var name = FrameworkShapes.Display(type);
         if (type.IsByReference) return "it is passed by reference (ref/out)";
-        if (type.IsPointer || type.IsFunctionPointer) return $"{type.Name} is a pointer";
-        if (type.IsGenericParameter) return $"{type.Name} is a generic parameter";
-        if (type is ArrayType array)
-            return array.IsVector ? WhyNotTransferable(array.ElementType) : $"{type.Name} is a multi-dimensional array";
+        if (type.IsPointer || type.IsFunctionPointer) return $"{name} is a pointer: an address means nothing in another process";
+        if (type.IsGenericParameter) return $"{name} is a generic parameter: the receiver could not know what to create";
+        if (type is ArrayType array) return WhyNotTransferable(array.ElementType); // vectors, jagged and multi-dimensional arrays
+        if (type.MetadataType is MetadataType.IntPtr or MetadataType.UIntPtr)
+            return $"{name} is a native-sized integer, often a handle to something in this process";
         if (IsPrimitiveLike(type)) return null;
-        if (type is GenericInstanceType generic)
+        if (type is GenericInstanceType generic && FrameworkShapes.Of(generic) is var shape and not FrameworkShape.None)
         {
-            var name = generic.ElementType.FullName;
-            if (collectionTypes.Contains(name) || name == "System.Nullable`1")
-                return generic.GenericArguments.Select(WhyNotTransferable).FirstOrDefault(w => w is not null);
-            if (generic.ElementType.Resolve() is { } def && def.Module == null) return $"{type.Name} cannot be resolved";
+            if (shape.IsDictionary() && !CanBeDictionaryKey(generic.GenericArguments[0]))
+                return $"{name}: its keys ({FrameworkShapes.Display(generic.GenericArguments[0])}) are not strings, numbers, enums or " +
+                       "other values that can be written as the names of a JSON object";
+            return generic.GenericArguments.Select(WhyNotTransferable).FirstOrDefault(w => w is not null);
         }
         var definition = type.Resolve();
         if (definition is null) return $"{type.FullName} cannot be resolved";
         if (definition.IsEnum) return null;
-        if (IsDelegate(definition)) return $"{type.Name} is a delegate";
-        var full = definition.FullName;
-        if (full.StartsWith("System.Threading.Tasks.", StringComparison.Ordinal)) return $"{type.Name} is a task";
+        if (IsDelegate(definition)) return $"{name} is a delegate: code and what it captures cannot travel";
+        var full = Qualified(type);
+        if (full.StartsWith("System.Threading.Tasks.", StringComparison.Ordinal)) return $"{name} is a task: it stands for work running in this process";
         if (full.StartsWith("System.IO.", StringComparison.Ordinal) || full.StartsWith("System.Net.", StringComparison.Ordinal))
-            return $"{type.Name} is a stream, socket or other live resource";
-        if (definition.IsInterface || definition.IsAbstract) return $"{type.Name} is an interface or abstract type: the receiver could not know what to create";
-        if (full == "System.Object") return "object arguments have no type the receiver could recreate";
-        if (definition.Module.Assembly.Name.Name is "System.Private.CoreLib" or "mscorlib" or "netstandard" or "System.Runtime"
-            || definition.Module.Assembly.Name.Name.StartsWith("System.", StringComparison.Ordinal)
-            || definition.Module.Assembly.Name.Name.StartsWith("Microsoft.", StringComparison.Ordinal))
-            return $"{type.FullName} is a framework type that is not known to round-trip";
-        if (definition.HasGenericParameters) return $"{type.Name} is generic";
-        // A user record, class or struct: every instance field must travel, and be visible to the serializer.
-        foreach (var field in definition.Fields.Where(f => !f.IsStatic))
+            return $"{full} is a stream, file, socket or other connection to something outside the process";
+        if (full.StartsWith("System.Threading.", StringComparison.Ordinal)) return $"{full} belongs to the threads of this process";
+        if (definition.CustomAttributes.Any(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.IsByRefLikeAttribute"))
+            return $"{name} is a ref struct (a span): it points into memory of this process";
+        if (full == "System.Object") return "System.Object: an object argument has no type the receiver could recreate";
+        if (definition.IsInterface || definition.IsAbstract) return $"{name} is an interface or abstract type: the receiver could not know what to create";
+        if (IsFramework(definition)) return $"{full} is a framework type that messages do not round-trip exactly";
+        if (definition.HasGenericParameters) return $"{name} is a generic type of this program (not supported yet)";
+        return WhyNotRecreated(definition);
+    }
+
+    // A user record, class or struct travels as its public fields and properties, and is recreated the way the
+    // serializer does it: a struct through its default constructor and setters; a class through its parameterless
+    // public constructor, else its only public constructor, then setters.
+    string? WhyNotRecreated(TypeDefinition type)
+    {
+        var name = FrameworkShapes.Display(type);
+        if (type.Methods.FirstOrDefault(m => m.IsConstructor && !m.IsStatic &&
+                                              m.CustomAttributes.Any(a => a.AttributeType.Name == "JsonConstructorAttribute")) is { } marked)
+            return WhyNotBound(type, marked.Parameters);
+        IList<ParameterDefinition> parameters = [];
+        if (!type.IsValueType)
         {
-            if (!IsSerializedMember(definition, field))
-                return $"{type.Name}.{MemberName(field)} is not public, so it would not travel in the message";
-            var why = WhyNotTransferable(field.FieldType);
-            if (why is not null) return $"{type.Name}.{MemberName(field)}: {why}";
+            var constructors = type.Methods.Where(m => m.IsConstructor && !m.IsStatic && m.IsPublic).ToList();
+            if (constructors.Count == 0) return $"{name} has no public constructor, so the receiver could not create it";
+            if (!constructors.Any(c => c.Parameters.Count == 0))
+            {
+                if (constructors.Count > 1) return $"{name} has several public constructors and none without parameters: the receiver could not know which to call";
+                parameters = constructors[0].Parameters;
+            }
         }
+        return WhyNotBound(type, parameters);
+    }
+
+    string? WhyNotBound(TypeDefinition type, IList<ParameterDefinition> parameters)
+    {
+        var name = FrameworkShapes.Display(type);
+        var members = new List<(string Name, TypeReference Type)>();
+        for (TypeDefinition? declaring = type; declaring is not null;)
+        {
+            foreach (var field in declaring.Fields.Where(f => !f.IsStatic))
+            {
+                var member = MemberName(field);
+                var property = declaring.Properties.FirstOrDefault(p => p.Name == member && IsBackingField(field));
+                if (!field.IsPublic && property?.GetMethod is not { IsPublic: true })
+                    return $"{name}.{member} is not public, so it would not travel in the message";
+                var settable = property is null ? !field.IsInitOnly : property.SetMethod is { IsPublic: true };
+                if (!settable && !parameters.Any(p => Binds(p, member, field.FieldType)))
+                    return type.IsValueType
+                        ? $"{name}.{member} is read-only and {name} is a struct, which the receiver creates empty: it would arrive as its default"
+                        : $"{name}.{member} is read-only and no constructor parameter sets it: it would arrive as its default";
+                if (WhyNotTransferable(field.FieldType) is { } inner) return $"{name}.{member}: {inner}";
+                members.Add((member, field.FieldType));
+            }
+            // Computed properties are written too (and ignored when read): writing them must not fail.
+            foreach (var property in declaring.Properties.Where(p => p.GetMethod is { IsPublic: true, IsStatic: false } && !p.HasParameters))
+                if (!members.Any(m => m.Name == property.Name) && WhyNotTransferable(property.PropertyType) is { } inner)
+                    return $"{name}.{property.Name}: {inner}";
+            declaring = BaseOf(declaring, out var why);
+            if (why is not null) return why;
+        }
+        foreach (var parameter in parameters)
+            if (!members.Any(m => Binds(parameter, m.Name, m.Type)))
+                return $"{name}'s constructor parameter '{parameter.Name}' matches no public member of its type, so the receiver could not call it";
         return null;
     }
 
-    static string MemberName(FieldDefinition field) =>
-        field.Name.StartsWith("<", StringComparison.Ordinal) && field.Name.Contains(">k__BackingField")
-            ? field.Name.Substring(1, field.Name.IndexOf('>') - 1)
-            : field.Name;
+    static bool Binds(ParameterDefinition parameter, string member, TypeReference type) =>
+        string.Equals(parameter.Name, member, StringComparison.OrdinalIgnoreCase) && TypeReferenceComparer.Instance.Equals(parameter.ParameterType, type);
 
-    static bool IsSerializedMember(TypeDefinition type, FieldDefinition field)
+    /// <summary>The next base type whose fields travel too, or null at object/ValueType; why not when it is a framework type.</summary>
+    static TypeDefinition? BaseOf(TypeDefinition type, out string? whyNot)
     {
-        if (field.IsPublic) return true;
-        if (!field.Name.EndsWith(">k__BackingField", StringComparison.Ordinal)) return false;
-        var property = type.Properties.FirstOrDefault(p => p.Name == MemberName(field));
-        return property?.GetMethod is { IsPublic: true } && (property.SetMethod is { IsPublic: true } || HasConstructorParameter(type, property.Name));
+        whyNot = null;
+        if (type.BaseType is null || type.BaseType.FullName is "System.Object" or "System.ValueType") return null;
+        var definition = type.BaseType.Resolve();
+        if (definition is null || IsFramework(definition) || type.BaseType is GenericInstanceType)
+            whyNot = $"{FrameworkShapes.Display(type)} derives from {FrameworkShapes.Display(type.BaseType)}, whose state would not travel";
+        return whyNot is null ? definition : null;
     }
 
-    static bool HasConstructorParameter(TypeDefinition type, string name) =>
-        type.Methods.Any(m => m.IsConstructor && !m.IsStatic && m.IsPublic &&
-                              m.Parameters.Any(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)));
+    // Dictionaries are JSON objects: their keys must be written as property names.
+    bool CanBeDictionaryKey(TypeReference key) =>
+        (IsPrimitiveLike(key) && key.MetadataType is not (MetadataType.IntPtr or MetadataType.UIntPtr))
+        || (key is not GenericInstanceType && key.Resolve() is { IsEnum: true });
+
+    /// <summary>The display name with its namespace: <c>System.IO.Stream</c>, <c>System.ArraySegment&lt;Int32&gt;</c>.</summary>
+    static string Qualified(TypeReference type)
+    {
+        var outer = type;
+        while (outer.DeclaringType is not null) outer = outer.DeclaringType;
+        var name = FrameworkShapes.Display(type);
+        return outer.Namespace.Length == 0 ? name : outer.Namespace + "." + name;
+    }
+
+    static bool IsFramework(TypeDefinition definition) =>
+        definition.Module.Assembly.Name.Name is "mscorlib" or "netstandard"
+        || definition.Module.Assembly.Name.Name.StartsWith("System.", StringComparison.Ordinal)
+        || definition.Module.Assembly.Name.Name.StartsWith("Microsoft.", StringComparison.Ordinal);
+
+    static bool IsBackingField(FieldDefinition field) =>
+        field.Name.StartsWith("<", StringComparison.Ordinal) && field.Name.Contains(">k__BackingField");
+
+    static string MemberName(FieldDefinition field) =>
+        IsBackingField(field) ? field.Name.Substring(1, field.Name.IndexOf('>') - 1) : field.Name;
 
     /// <summary>A value of this type can be shared freely: it cannot be changed after it is made.</summary>
     public bool IsImmutable(TypeReference type)
@@ -102,13 +172,20 @@ public sealed class TypeRules
         if (type.IsArray || type.IsByReference || type.IsPointer) return false;
         if (IsPrimitiveLike(type)) return true;
         if (type is GenericInstanceType g)
-            return g.ElementType.FullName == "System.Nullable`1" && IsImmutable(g.GenericArguments[0]);
+            // A tuple or immutable collection is as immutable as what it holds; a tuple holding a list is not.
+            return FrameworkShapes.Of(g) is FrameworkShape.ImmutableCollection or FrameworkShape.ImmutableDictionary or FrameworkShape.Composite
+                   && g.GenericArguments.All(IsImmutable);
         var definition = type.Resolve();
         if (definition is null) return false;
         if (definition.IsEnum) return true;
-        if (collectionTypes.Contains(definition.FullName)) return false;
-        if (definition.Module.Assembly.Name.Name.StartsWith("System", StringComparison.Ordinal)) return false;
-        return definition.Fields.Where(f => !f.IsStatic).All(f => f.IsInitOnly && IsImmutable(f.FieldType));
+        if (IsFramework(definition)) return false;
+        for (TypeDefinition? declaring = definition; declaring is not null;)
+        {
+            if (!declaring.Fields.Where(f => !f.IsStatic).All(f => f.IsInitOnly && IsImmutable(f.FieldType))) return false;
+            declaring = BaseOf(declaring, out var framework);
+            if (framework is not null) return false;
+        }
+        return true;
     }
 
     public static bool IsPrimitiveLike(TypeReference type) =>
