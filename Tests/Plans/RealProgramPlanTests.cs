@@ -164,4 +164,25 @@ public sealed class RealProgramPlanTests
         CollectionAssert.AreEquivalent(new[] { "Program.accepted", "Program.countByCountry", "Program.totalsByMerchant" },
             map.Groups.Single(g => g.Name == "OnAccepted").Results);
     }
+
+    [TestMethod]
+    public void A_reorder_job_written_last_weaves_into_the_stages_a_reader_would_draw()
+    {
+        // Written after every change to the weaver, and not changed for it: options from args and a catalogue loaded at
+        // start, a feed of sales lines, purchase orders and totals printed by Main.
+        var map = StageMap.Of("ReorderJob");
+        PlanAssert.SameSet(["OnSaleLine: OnSaleLine", "OnSold: OnSold", "OnBelowReorderPoint: OnBelowReorderPoint"], map.GroupLayout, "groups");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Program.LoadCatalogue @41: sync", "Program.Main -> Program.OnSaleLine @44: cut",
+            "Program.OnSaleLine -> Program.OnSold @89: cut", "Program.OnSold -> Program.OnBelowReorderPoint @100: cut",
+        ], map.Sites, "call sites");
+        PlanAssert.SameSet(
+        [
+            "Program.catalogue: frozen", "Program.leadTimeDays: frozen", "Program.safetyFactor: frozen", "Program.days: owned Main",
+            "Program.salesLines: owned OnSaleLine", "Program.unknownSkus: owned OnSaleLine", "Program.sold: owned OnSold",
+            "Program.onHand: owned OnSold", "Program.orders: owned OnBelowReorderPoint",
+        ], map.Placements, "placements");
+        CollectionAssert.AreEquivalent(new[] { "OnSold", "OnBelowReorderPoint" }, map.Stage("OnSaleLine").Seeds);
+    }
 }

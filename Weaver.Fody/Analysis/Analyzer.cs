@@ -11,57 +11,79 @@ namespace Weaving.Fody.Analysis;
 /// </summary>
 public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 {
+    ModuleFacts facts = null!;
+    Closure closure = null!;
+    TypeRules types = null!;
+    ContinuationRules rules = null!;
+    MethodDefinition? source;
+
+    /// <summary>What the steps decided once nothing more had to be withdrawn.</summary>
+    sealed class Decision(StageGraphBuilder.Result graph, StatePlacement.Result placed, GroupResolver.Result groups,
+        List<(MethodDefinition Caller, MethodDefinition Callee)> edges, Dictionary<MethodDefinition, HashSet<MethodDefinition>> runs,
+        List<Diagnostic> sourceSharing)
+    {
+        public StageGraphBuilder.Result Graph { get; } = graph;
+        public StatePlacement.Result Placed { get; } = placed;
+        public GroupResolver.Result Groups { get; } = groups;
+        public List<(MethodDefinition Caller, MethodDefinition Callee)> Edges { get; } = edges;
+        public Dictionary<MethodDefinition, HashSet<MethodDefinition>> Runs { get; } = runs;
+        public List<Diagnostic> SourceSharing { get; } = sourceSharing;
+    }
+
     public WeavingPlan Analyze()
     {
-        var facts = new ModuleFacts(module);
-        moduleFacts = facts;
-        var closure = new Closure(facts);
-        var types = new TypeRules();
-        var source = module.EntryPoint;
-        var rules = new ContinuationRules(facts, closure, types, source);
+        facts = new ModuleFacts(module);
+        closure = new Closure(facts);
+        types = new TypeRules();
+        source = module.EntryPoint;
+        rules = new ContinuationRules(facts, closure, types, source);
+        return WritePlan(Decide());
+    }
+
+    /// <summary>
+    /// The steps, to a fixed point (docs/design.md §2.4): 1-2 continuations and the stage graph (every candidate cut,
+    /// withdrawn until each passes the rule), 3 placement (a stage the source shares state with in a way it cannot
+    /// place is withdrawn: back to 1), 4 grouping and ordering (a streamed field that fusion broke is shared: back to
+    /// 3). Every round only withdraws, so the rounds end; each step iterates in metadata order, so the result is the
+    /// same on every build.
+    /// </summary>
+    Decision Decide()
+    {
         var builder = new StageGraphBuilder(facts, rules, options);
         var placement = new StatePlacement(facts, closure, types);
-        var plan = new WeavingPlan { AssemblyName = module.Assembly.Name.Name, Source = source };
-
-        // Stages that share state with the source must run inside it; fields that grouping shows cannot stream are
-        // shared instead. Each round can only add to these sets, so the rounds end.
         var keptSynchronous = new HashSet<MethodDefinition>();
         var notStreamed = new HashSet<FieldDefinition>();
         // The rounds that keep stages synchronous say why; the last round no longer sees those stages.
         var sourceSharing = new List<Diagnostic>();
-        StageGraphBuilder.Result graph;
-        StatePlacement.Result placed;
-        GroupResolver.Result groups;
-        List<(MethodDefinition Caller, MethodDefinition Callee)> edges;
-        Dictionary<MethodDefinition, HashSet<MethodDefinition>> runs;
         while (true)
         {
-            while (true)
-            {
-                graph = builder.Build(source, keptSynchronous);
-                var cut = graph.Sites.Values.Where(s => s.Cut).Select(s => (s.Caller, s.Callee)).ToList();
-                placed = placement.Place(source, graph.Stages, graph.IsCut, cut, notStreamed);
-                var before = keptSynchronous.Count;
-                foreach (var d in placed.Diagnostics.Where(d => d.Id == "WEAV020"))
-                    if (!sourceSharing.Any(known => known.Message == d.Message)) sourceSharing.Add(d);
-                keptSynchronous.UnionWith(placed.SharedWithSource);
-                if (keptSynchronous.Count == before) break;
-            }
+            var graph = builder.Build(source, keptSynchronous);
+            var cut = graph.Sites.Values.Where(s => s.Cut).Select(s => (s.Caller, s.Callee)).ToList();
+            var placed = placement.Place(source, graph.Stages, graph.IsCut, cut, notStreamed);
+            foreach (var d in placed.Diagnostics.Where(d => d.Id == "WEAV020"))
+                if (!sourceSharing.Any(known => known.Message == d.Message)) sourceSharing.Add(d);
+            if (placed.SharedWithSource.Count(keptSynchronous.Add) > 0) continue;
+
             var stageSet = new HashSet<MethodDefinition>(graph.Stages);
-            var isCut = graph.IsCut;
-            runs = graph.Stages.ToDictionary(s => s, s => closure.OfSynchronousCalls(s, isCut));
-            edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(s.Caller))
+            var runs = graph.Stages.ToDictionary(s => s, s => closure.OfSynchronousCalls(s, graph.IsCut));
+            var edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(s.Caller))
                 .Select(s => (s.Caller, s.Callee)).Distinct().ToList();
             var sourceTargets = graph.Sites.Values.Where(s => s.Cut && s.Caller == source).Select(s => s.Callee).Distinct().ToList();
-            groups = new GroupResolver().Resolve(graph.Stages, edges, sourceTargets, SharedResources(placed, source, runs, facts), source,
+            var groups = new GroupResolver().Resolve(graph.Stages, edges, sourceTargets, SharedResources(placed, source, runs, facts), source,
                 (from, to) => graph.Sites.Values.Where(c => c.Cut && c.Caller == from && c.Callee == to)
                     .OrderBy(c => c.Instruction.Offset).FirstOrDefault()?.Instruction);
-            var broken = StreamsBrokenByGrouping(placed, groups, runs);
-            if (broken.Count == 0) break;
-            notStreamed.UnionWith(broken);
+            if (StreamsBrokenByGrouping(placed, groups, runs).Count(notStreamed.Add) > 0) continue;
+            return new Decision(graph, placed, groups, edges, runs, sourceSharing);
         }
+    }
+
+    /// <summary>The plan, printed from the decision: stages, groups, placements, call sites, barriers, diagnostics.</summary>
+    WeavingPlan WritePlan(Decision decision)
+    {
+        var (graph, placed, groups, edges, runs) = (decision.Graph, decision.Placed, decision.Groups, decision.Edges, decision.Runs);
+        var plan = new WeavingPlan { AssemblyName = module.Assembly.Name.Name, Source = source };
         plan.Diagnostics.AddRange(graph.Diagnostics);
-        plan.Diagnostics.AddRange(sourceSharing);
+        plan.Diagnostics.AddRange(decision.SourceSharing);
         plan.Diagnostics.AddRange(placed.Diagnostics.Where(d => d.Id != "WEAV020"));
         plan.Diagnostics.AddRange(groups.Diagnostics);
 
@@ -175,7 +197,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
                     carrier.Carries.Add(fieldPlan);
                     if (!carrier.Group.StreamedCopies.Contains(fieldPlan)) carrier.Group.StreamedCopies.Add(fieldPlan);
                     foreach (var method in runs[carrier.Handler])
-                        if (moduleFacts!.Get(method).Accesses.Any(a => a.Field == field)) fieldPlan.CopyUsedBy[method] = carrier.Group;
+                        if (facts.Get(method).Accesses.Any(a => a.Field == field)) fieldPlan.CopyUsedBy[method] = carrier.Group;
                 }
                 plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV025", Severity.Info,
                     $"{field.DeclaringType.Name}.{field.Name} is streamed: {reason}. Each reader sees the value the writer had when it handed the work on.",
@@ -186,7 +208,6 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         return fieldPlan;
     }
 
-    ModuleFacts? moduleFacts;
 
     /// <summary>
     /// What the source sets up before its posts reaches every group that uses it, once per run, before the source's
@@ -290,7 +311,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
             var groupsOfMethod = new Dictionary<MethodDefinition, HashSet<int>>();
             foreach (var run in runs)
                 foreach (var method in run.Value)
-                    if (moduleFacts!.Get(method).Accesses.Any(a => a.Field == field))
+                    if (facts.Get(method).Accesses.Any(a => a.Field == field))
                     {
                         if (!groupsOfMethod.TryGetValue(method, out var set)) groupsOfMethod[method] = set = [];
                         set.Add(groups.GroupIndex[run.Key]);
