@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Weaving.Host.Consuming;
 using Weaving.Host.Messaging;
 using Weaving.Host.Startup;
 

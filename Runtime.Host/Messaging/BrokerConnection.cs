@@ -15,7 +15,7 @@ namespace Weaving.Host.Messaging;
 /// The process's one connection to the broker, and the one place that reconnects. A part of the process that finds its
 /// channels dead calls <see cref="Lost"/> and then <see cref="GetAsync"/>, which waits for the next connection; all parts
 /// share it. The client's own automatic recovery is off: after a reconnect each part re-declares its queues, publishes
-/// again what was not confirmed and consumes again, in that order (see <see cref="GroupConsumer"/>), which the client's
+/// again what was not confirmed and consumes again, in that order (see <see cref="Consuming.GroupConsumer"/>), which the client's
 /// recovery would do in another order, consuming before what was in flight is safe.
 /// </summary>
 public sealed class BrokerConnection : IAsyncDisposable, IDisposable

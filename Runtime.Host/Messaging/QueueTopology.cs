@@ -34,7 +34,7 @@ public static class QueueTopology
         await DeclareExactlyAsync(channel, queue, arguments, cancellationToken);
         if (group.OwnsState)
         {
-            // Holds one message, the latest: the active host's owner record (see GroupConsumer).
+            // Holds one message, the latest: the active host's owner record (see OwnerRecords).
             await DeclareExactlyAsync(channel, QueueNames.Owner(queue), new Dictionary<string, object?> { ["x-max-length"] = 1 },
                 cancellationToken);
         }
