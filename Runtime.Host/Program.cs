@@ -50,6 +50,9 @@ try
     if (options.MaxMessageBytes < 1) throw new HostUsageException("--max-message-bytes must be at least 1.");
     if (options.ReconnectTimeout < TimeSpan.Zero) throw new HostUsageException("Weaving:ReconnectTimeout must not be negative.");
     if (options.Heartbeat < TimeSpan.FromSeconds(1)) throw new HostUsageException("Weaving:Heartbeat must be at least 1 second.");
+    if (options.MaxHeldBytes < 1) throw new HostUsageException("Weaving:MaxHeldBytes must be at least 1.");
+    if (options.DeliveryLimit < 1) throw new HostUsageException("Weaving:DeliveryLimit must be at least 1.");
+    if (options.ShutdownTimeout < TimeSpan.Zero) throw new HostUsageException("Weaving:ShutdownTimeout must not be negative.");
 
     builder.Services.AddSingleton(app);
     builder.Services.AddSingleton(selection);

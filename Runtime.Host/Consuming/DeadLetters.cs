@@ -16,21 +16,25 @@ public sealed class DeadLetters(GroupInfo group, string deadQueue, string buildH
 
     /// <summary>
     /// Moves a delivery to the dead-letter queue with the reason in a header. When it names its source run, the source
-    /// is told it finished, as a failure: it must not wait for it forever, and must exit non-zero.
+    /// is told it finished, as a failure: it must not wait for it forever, and must exit non-zero. A body over the size
+    /// limit is not copied: the delivery is rejected, and the broker moves it to the dead-letter queue itself
+    /// (<c>x-first-death-reason: rejected</c>); the reason is in the log line.
     /// </summary>
     public FinishedDelivery Reject(BasicDeliverEventArgs delivery, int sessionEpoch, DeliveryVerdict.Rejected rejected)
     {
-        var (_, id, replyTo, reason) = rejected;
-        var idText = id?.ToString() ?? delivery.BasicProperties.MessageId ?? $"(none; delivery {delivery.DeliveryTag})";
+        var (kind, id, replyTo, reason) = rejected;
+        var idText = id?.ToString() ?? DeliveryCheck.Printable(delivery.BasicProperties.MessageId ?? $"(none; delivery {delivery.DeliveryTag})");
         logger.LogWarning("Group {Group}: message {Id} dead-lettered to {DeadQueue}: {Reason}", group.Name, idText, deadQueue, reason);
         counters.AddDeadLettered(1);
         // Its redelivery (after a reconnect) is acknowledged as a duplicate rather than dead-lettered twice.
         if (id is { } known) recent.Add(known);
-        var props = WireFormat.DeadLetterProperties(delivery.BasicProperties, reason, group.Name);
-        var dead = new Outbound(deadQueue, props, delivery.Body.ToArray(), Mandatory: true);
         var completion = id is { } reported && replyTo is not null ? new Completion(reported, 1, []) : (Completion?)null;
         if (completion is not null) counters.AddFailed(1);
-        return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, completion, [dead], Ran: false);
+        if (kind == RejectionKind.Oversize)
+            return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, ran: false) { Settlement = Settlement.Reject, Completion = completion };
+        var props = WireFormat.DeadLetterProperties(delivery.BasicProperties, reason, group.Name);
+        var dead = new Outbound(deadQueue, props, delivery.Body.ToArray(), Mandatory: true);
+        return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, ran: false) { Messages = [dead], Completion = completion };
     }
 
     /// <summary>

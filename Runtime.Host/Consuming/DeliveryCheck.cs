@@ -1,3 +1,4 @@
+using System.Text;
 using RabbitMQ.Client;
 using Weaving.Host.Messaging;
 
@@ -8,6 +9,7 @@ public enum RejectionKind
 {
     Oversize,
     NotWoven,
+    BadReplyTo,
     OtherBuild,
     UnknownStage,
     OtherGroup,
@@ -20,7 +22,7 @@ public abstract record DeliveryVerdict
     /// <summary>A message this group ran (or dead-lettered) already: a redelivery.</summary>
     public sealed record Duplicate(MessageId Id) : DeliveryVerdict;
 
-    /// <summary>Not to be run: dead-lettered with <paramref name="Reason"/>; reported to <paramref name="ReplyTo"/> when known.</summary>
+    /// <summary>Not to be run: dead-lettered with <paramref name="Reason"/> (one line); reported to <paramref name="ReplyTo"/> when known.</summary>
     public sealed record Rejected(RejectionKind Kind, MessageId? Id, string? ReplyTo, string Reason) : DeliveryVerdict;
 
     /// <summary>A message of a stage of this group, of this build: its body is to be read as the stage's message type.</summary>
@@ -29,17 +31,22 @@ public abstract record DeliveryVerdict
 
 /// <summary>
 /// The checks a delivery passes before its body is read, in order: a redelivery, the size limit, the headers of a woven
-/// program's message, the build, a stage of this group. The type a body is read as comes from that stage, never from
-/// the wire.
+/// program's message (each validated before it is used: the reply-to header becomes a routing key, so it must be a
+/// control queue of this program), the build, a stage of this group. The type a body is read as comes from that stage,
+/// never from the wire.
 /// </summary>
 public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recent, int maxMessageBytes)
 {
+    // How much of a header value a reason quotes.
+    const int QuotedChars = 80;
+
     public DeliveryVerdict Check(IReadOnlyBasicProperties properties, int bodyLength)
     {
         var idText = WireFormat.ReadString(properties, WireFormat.IdHeader);
         var stageName = WireFormat.ReadString(properties, WireFormat.StageHeader);
         var build = WireFormat.ReadString(properties, WireFormat.BuildHeader);
-        var replyTo = WireFormat.ReadString(properties, WireFormat.ReplyToHeader);
+        var rawReplyTo = WireFormat.ReadString(properties, WireFormat.ReplyToHeader);
+        var replyTo = ValidReplyTo(rawReplyTo);
         var hasId = MessageId.TryParse(idText, out var id);
         MessageId? knownId = hasId ? id : null;
 
@@ -50,18 +57,39 @@ public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recen
         if (!hasId || stageName is null || build is null)
             return new DeliveryVerdict.Rejected(RejectionKind.NotWoven, knownId, null,
                 "missing or malformed weaving-id, weaving-stage or weaving-build header: not a message of a woven program");
+        if (rawReplyTo is not null && replyTo is null)
+            return new DeliveryVerdict.Rejected(RejectionKind.BadReplyTo, id, null,
+                $"weaving-reply-to header {Quote(rawReplyTo)} is not a control queue of {app.Name} (weaving.{app.Name}.source.<16 hex digits>)");
         if (build != app.BuildHash)
             return new DeliveryVerdict.Rejected(RejectionKind.OtherBuild, id, replyTo,
-                $"message of build {build}, but this host runs build {app.BuildHash} of {app.Name}");
+                $"message of build {Printable(build)}, but this host runs build {app.BuildHash} of {app.Name}");
         var stage = app.FindStage(stageName);
         if (stage is null)
-            return new DeliveryVerdict.Rejected(RejectionKind.UnknownStage, id, replyTo, $"{app.Name} has no stage {stageName}");
+            return new DeliveryVerdict.Rejected(RejectionKind.UnknownStage, id, replyTo, $"{app.Name} has no stage {Printable(stageName)}");
         if (stage.Group != group)
             return new DeliveryVerdict.Rejected(RejectionKind.OtherGroup, id, replyTo,
                 $"stage {stageName} belongs to group {stage.Group.Name}, not {group.Name}");
         return new DeliveryVerdict.Accepted(stage, id, replyTo);
     }
 
+    /// <summary>The run a delivery reports to: its reply-to header when that is a control queue of this program, else null.</summary>
+    public string? ReplyToOf(IReadOnlyBasicProperties properties) => ValidReplyTo(WireFormat.ReadString(properties, WireFormat.ReplyToHeader));
+
     /// <summary>An accepted message was read: from now on, a delivery of it again is a duplicate.</summary>
     public void Ran(MessageId id) => recent.Add(id);
+
+    string? ValidReplyTo(string? replyTo) => replyTo is not null && QueueNames.IsSourceRun(app, replyTo) ? replyTo : null;
+
+    /// <summary>A header value as a reason may quote it: on one line, cut, with its length when cut.</summary>
+    public static string Quote(string value) => $"'{Printable(value)}'";
+
+    /// <summary>A header value as a log line may show it: control characters escaped, cut, with its length when cut.</summary>
+    public static string Printable(string value)
+    {
+        var text = new StringBuilder();
+        foreach (var c in value.Length > QuotedChars ? value.AsSpan(0, QuotedChars) : value)
+            text.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c);
+        if (value.Length > QuotedChars) text.Append($"… ({value.Length} characters)");
+        return text.ToString();
+    }
 }

@@ -35,6 +35,8 @@ public sealed class GroupConsumer : IAsyncDisposable
     readonly HandlerRun handlerRun;
     readonly OwnerRecords? ownerRecords;
     readonly BatchPublisher batches;
+    readonly QueueTopology topology;
+    readonly DeliveryWindow window;
     readonly Channel<FinishedDelivery> finished = Channel.CreateUnbounded<FinishedDelivery>(new UnboundedChannelOptions { SingleReader = true });
     // Finished deliveries taken from `finished` whose output is not known to be confirmed (the run loop's only).
     readonly List<FinishedDelivery> pending = [];
@@ -46,6 +48,8 @@ public sealed class GroupConsumer : IAsyncDisposable
     volatile bool stopping;
     int handling;
     int epoch;
+    // The message whose handler runs now, if any: named when a stop has to abandon it.
+    volatile RunningMessage? running;
 
     public GroupConsumer(WovenApp app, GroupInfo group, BrokerConnection broker, WeavingOptions options, HostMetrics metrics,
         ILogger logger, Action<Exception> fatal)
@@ -67,13 +71,18 @@ public sealed class GroupConsumer : IAsyncDisposable
             Retrying = (message, e, attempt) => logger.LogWarning("Stage {Stage} message {Id} threw {Type}: {Error}; running it again ({Attempt} of {Retries})",
                 message.Stage.Name, message.Id, e.GetType().FullName, e.Message, attempt, options.Retries),
         };
-        handlerRun = new HandlerRun(group, executor, new OutgoingEncoder(app, options.MaxMessageBytes, logger), deadLetters, counters);
+        handlerRun = new HandlerRun(group, executor, deadLetters, counters);
         ownerRecords = group.OwnsState ? new OwnerRecords(group, QueueNames.Owner(queue), HostInstance.Current, logger) : null;
-        batches = new BatchPublisher(ownerRecords, counters);
+        batches = new BatchPublisher(new OutgoingEncoder(app, options.MaxMessageBytes, logger), ownerRecords, counters);
+        topology = new QueueTopology(app, options.DeliveryLimit, broker.VirtualHost);
+        window = DeliveryWindow.For(options);
     }
 
     public GroupInfo Group => group;
     public long Processed => counters.Processed;
+
+    /// <summary>The message whose handler is running now, or null.</summary>
+    public RunningMessage? Running => running;
 
     /// <summary>Starts consuming; returns once the first consumer is registered with the broker.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -82,7 +91,11 @@ public sealed class GroupConsumer : IAsyncDisposable
         await consuming.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Stops consuming, lets the message in hand finish and its batch be published and acknowledged.</summary>
+    /// <summary>
+    /// Stops consuming, lets the message in hand finish and its batch be published and acknowledged. When
+    /// <paramref name="cancellationToken"/> fires first, throws; <see cref="Running"/> then names a handler that has not
+    /// returned.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         stopping = true;
@@ -141,9 +154,13 @@ public sealed class GroupConsumer : IAsyncDisposable
                 }
                 await ConsumeAsync(current);
                 if (consuming.TrySetResult())
-                    logger.LogInformation("Group {Group}: consuming {Queue} ({Mode}, prefetch {Prefetch}, {Retries} retries)", group.Name, queue,
+                    logger.LogInformation("Group {Group}: consuming {Queue} ({Mode}, {Window}, {Retries} retries); protected by: quorum queue " +
+                        "delivery limit {DeliveryLimit} (the broker dead-letters a message that was delivered {Deliveries} times without an " +
+                        "acknowledgement, Weaving:DeliveryLimit), bodies over {MaxMessageBytes} bytes dead-lettered unread, at most {Held} MiB " +
+                        "held in deliveries, shutdown timeout {ShutdownTimeout} (Weaving:ShutdownTimeout)", group.Name, queue,
                         group.OwnsState ? "single active consumer: a second host waits as a standby" : "competing consumers",
-                        options.Prefetch, options.Retries);
+                        window, options.Retries, options.DeliveryLimit, options.DeliveryLimit + 1, options.MaxMessageBytes,
+                        (DeliveryWindow.Reserve + window.Prefetch * 2L * options.MaxMessageBytes) >> 20, options.ShutdownTimeout);
                 else
                     logger.LogWarning("Group {Group}: consuming {Queue} again; {Again} finished message(s) published again", group.Name, queue, again);
                 await PublishLoopAsync(current);
@@ -193,8 +210,8 @@ public sealed class GroupConsumer : IAsyncDisposable
         try
         {
             // Every queue this group may publish to must exist before it publishes (publishes are mandatory).
-            await QueueTopology.DeclareAsync(consumeChannel, app);
-            await consumeChannel.BasicQosAsync(0, options.Prefetch, global: false);
+            await topology.DeclareAsync(consumeChannel);
+            await consumeChannel.BasicQosAsync(0, window.Prefetch, global: false);
             var publisher = await ConfirmedPublisher.OpenAsync(connection, options.PublishWindow);
             var opened = new ConsumerSession(Interlocked.Increment(ref epoch), broker, connection, consumeChannel, publisher);
             consumeChannel.ChannelShutdownAsync += (_, e) => opened.OnShutdown(e);
@@ -247,8 +264,7 @@ public sealed class GroupConsumer : IAsyncDisposable
             if (ownerRecords is not null && !from.OwnerChecked)
             {
                 from.OwnerChecked = true;
-                await ownerRecords.CheckTakeoverAsync(from.Connection, WireFormat.ReadString(delivery.BasicProperties, WireFormat.ReplyToHeader),
-                    from.Lost.Token);
+                await ownerRecords.CheckTakeoverAsync(from.Connection, check.ReplyToOf(delivery.BasicProperties), from.Lost.Token);
             }
             FinishedDelivery done;
             try
@@ -293,7 +309,15 @@ public sealed class GroupConsumer : IAsyncDisposable
                         $"undecodable body for stage {stage.Name}: {e.Message}"));
                 }
                 check.Ran(id);
-                return handlerRun.Run(delivery, sessionEpoch, stage, message, id, replyTo);
+                running = new RunningMessage(stage.Name, id);
+                try
+                {
+                    return handlerRun.Run(delivery, sessionEpoch, stage, message, id, replyTo);
+                }
+                finally
+                {
+                    running = null;
+                }
             case var other:
                 throw new InvalidOperationException($"unexpected verdict {other}");
         }
@@ -304,7 +328,7 @@ public sealed class GroupConsumer : IAsyncDisposable
         var reader = finished.Reader;
         while (await reader.WaitToReadAsync(current.Lost.Token))
         {
-            while (pending.Count < options.Prefetch && reader.TryRead(out var item)) pending.Add(item);
+            while (pending.Count < window.Prefetch && reader.TryRead(out var item)) pending.Add(item);
             await batches.PublishAsync(current, pending);
             pending.Clear();
         }
@@ -318,3 +342,6 @@ public sealed class GroupConsumer : IAsyncDisposable
         stop.Dispose();
     }
 }
+
+/// <summary>A message whose handler is running: its stage and id.</summary>
+public sealed record RunningMessage(string Stage, MessageId Id);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using RabbitMQ.Client.Events;
 using Weaving.Execution;
-using Weaving.Host.Drain;
 using Weaving.Host.Messaging;
 
 namespace Weaving.Host.Consuming;
@@ -9,12 +8,16 @@ namespace Weaving.Host.Consuming;
 /// <summary>
 /// Runs one accepted message through the group's <see cref="GroupExecutor"/> (which runs same-group posts in place, and
 /// retries a handler that throws) inside a consumer span, and turns what it did into a <see cref="FinishedDelivery"/>:
-/// its posts to other groups, the dead letters of handlers that kept throwing, and its completion.
+/// its posts to other groups (kept as the handlers made them: <see cref="BatchPublisher"/> writes them as it publishes
+/// them) and the dead letters of handlers that kept throwing.
 /// </summary>
-public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, OutgoingEncoder encoder, DeadLetters deadLetters, GroupCounters counters)
+public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, DeadLetters deadLetters, GroupCounters counters)
 {
-    // Scratch lists: deliveries are run one at a time.
-    readonly List<Envelope> outgoing = [];
+    // W3C trace context: a traceparent is 55 characters; a tracestate is at most 512. Longer ones are not carried on.
+    const int MaxTraceParent = 55;
+    const int MaxTraceState = 512;
+
+    // Deliveries are run one at a time; the failures list is scratch, the posts list goes with its delivery.
     readonly List<HandlerFailure> failures = [];
 
     public FinishedDelivery Run(BasicDeliverEventArgs delivery, int sessionEpoch, StageInfo stage, StageMessage message, MessageId id, string? replyTo)
@@ -22,7 +25,12 @@ public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, Outgoing
         var properties = delivery.BasicProperties;
         var traceParent = WireFormat.ReadString(properties, WireFormat.TraceParentHeader);
         var traceState = WireFormat.ReadString(properties, WireFormat.TraceStateHeader);
-        ActivityContext.TryParse(traceParent, traceState, out var parent);
+        if (traceParent is not { Length: <= MaxTraceParent } || !ActivityContext.TryParse(traceParent, traceState, out var parent))
+        {
+            traceParent = traceState = null;
+            parent = default;
+        }
+        if (traceState is { Length: > MaxTraceState }) traceState = null;
         using var activity = HostMetrics.Activities.StartActivity(stage.Name + " process", ActivityKind.Consumer, parent);
         activity?.SetTag("weaving.message_id", id.ToString());
         activity?.SetTag("weaving.group", group.Name);
@@ -32,32 +40,24 @@ public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, Outgoing
             traceState = activity.TraceStateString;
         }
 
-        outgoing.Clear();
+        var outgoing = new List<Envelope>();
         failures.Clear();
         executor.Execute(new Envelope(stage, message, id), outgoing, failures);
 
-        var toPublish = new List<Outbound>(outgoing.Count + failures.Count);
-        var sent = new List<MessageId>(outgoing.Count);
-        var failed = failures.Count;
-        foreach (var next in outgoing)
-        {
-            if (encoder.Encode(next, stage, id, replyTo, traceParent, traceState) is { } encoded)
-            {
-                toPublish.Add(encoded);
-                sent.Add(next.Id);
-            }
-            else
-                failed++;
-        }
+        var dead = new List<Outbound>(failures.Count);
         foreach (var failure in failures)
-            toPublish.Add(deadLetters.Failed(failure, id, delivery.Body, replyTo, traceParent, traceState));
-        if (failed > 0)
+            dead.Add(deadLetters.Failed(failure, id, delivery.Body, replyTo, traceParent, traceState));
+        if (failures.Count > 0)
         {
-            counters.AddFailed(failed);
+            counters.AddFailed(failures.Count);
             counters.AddDeadLettered(failures.Count);
+            activity?.SetStatus(ActivityStatusCode.Error);
         }
-        activity?.SetTag("weaving.sent", sent.Count);
-        if (failed > 0) activity?.SetStatus(ActivityStatusCode.Error);
-        return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, new Completion(id, failed, [.. sent]), toPublish, Ran: true);
+        activity?.SetTag("weaving.sent", outgoing.Count);
+        return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, ran: true)
+        {
+            Messages = dead,
+            Posts = new HandlerPosts(stage, id, outgoing, failures.Count, replyTo, traceParent, traceState),
+        };
     }
 }
