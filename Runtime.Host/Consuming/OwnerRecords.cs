@@ -56,7 +56,8 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
             var record = await channel.BasicGetAsync(ownerQueue, autoAck: false, lost);
             if (record is null) return;
             await channel.BasicNackAsync(record.DeliveryTag, multiple: false, requeue: true, lost);
-            var previous = WireFormat.ReadString(record.BasicProperties, WireFormat.HostHeader) ?? "another host";
+            // Anyone who may publish to the owner queue could write this record: what is logged and passed on is printable.
+            var previous = DeliveryCheck.Printable(WireFormat.ReadString(record.BasicProperties, WireFormat.HostHeader) ?? "another host");
             var previousId = WireFormat.ReadString(record.BasicProperties, WireFormat.HostIdHeader);
             var previousRun = WireFormat.ReadString(record.BasicProperties, WireFormat.RunHeader);
             var processed = WireFormat.ReadLong(record.BasicProperties, WireFormat.ProcessedHeader) ?? 0;
