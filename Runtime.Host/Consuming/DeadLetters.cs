@@ -26,12 +26,14 @@ public sealed class DeadLetters(GroupInfo group, string deadQueue, string buildH
         var idText = id?.ToString() ?? DeliveryCheck.Printable(delivery.BasicProperties.MessageId ?? $"(none; delivery {delivery.DeliveryTag})");
         logger.LogWarning("Group {Group}: message {Id} dead-lettered to {DeadQueue}: {Reason}", group.Name, idText, deadQueue, reason);
         counters.AddDeadLettered(1);
-        // Its redelivery (after a reconnect) is acknowledged as a duplicate rather than dead-lettered twice.
-        if (id is { } known) recent.Add(known);
         var completion = id is { } reported && replyTo is not null ? new Completion(reported, 1, []) : (Completion?)null;
         if (completion is not null) counters.AddFailed(1);
+        // Not remembered: when its rejection is lost with a connection, its redelivery must be rejected again, not
+        // acknowledged as a duplicate (nothing else holds it). Reported twice then, which the source counts once.
         if (kind == RejectionKind.Oversize)
             return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, ran: false) { Settlement = Settlement.Reject, Completion = completion };
+        // Its dead letter is published (again after a reconnect): its redelivery is acknowledged as a duplicate.
+        if (id is { } known) recent.Add(known);
         var props = WireFormat.DeadLetterProperties(delivery.BasicProperties, reason, group.Name);
         var dead = new Outbound(deadQueue, props, delivery.Body.ToArray(), Mandatory: true);
         return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, ran: false) { Messages = [dead], Completion = completion };
