@@ -12,7 +12,8 @@ namespace Weaving.Host.Consuming;
 /// Consumes one stage group's queue: sessions and reconnects. Each delivery is checked (<see cref="DeliveryCheck"/>),
 /// dead-lettered (<see cref="DeadLetters"/>) or run (<see cref="HandlerRun"/>), and handed to a publish loop, so that the
 /// next delivery runs while the last one's output is in flight. The publish loop takes whatever has finished as one
-/// batch and publishes, then acknowledges it (<see cref="BatchPublisher"/>).
+/// batch and publishes, then acknowledges it (<see cref="BatchPublisher"/>). It holds at most <see cref="DeliveryWindow"/>
+/// deliveries; a stop that finds a handler still running after <c>Weaving:ShutdownTimeout</c> names it (<see cref="Running"/>).
 /// <para>
 /// Losing the broker. The deliveries of a dead channel cannot be acknowledged, and the broker gives them out again. What
 /// ran here is not run again: the finished batches are kept, published again on the next connection (before consuming
