@@ -50,7 +50,12 @@ try
     if (options.MaxMessageBytes < 1) throw new HostUsageException("--max-message-bytes must be at least 1.");
     if (options.ReconnectTimeout < TimeSpan.Zero) throw new HostUsageException("Weaving:ReconnectTimeout must not be negative.");
     if (options.Heartbeat < TimeSpan.FromSeconds(1)) throw new HostUsageException("Weaving:Heartbeat must be at least 1 second.");
+    if (options.MaxHeldBytes < 1) throw new HostUsageException("Weaving:MaxHeldBytes must be at least 1.");
+    if (options.DeliveryLimit < 1) throw new HostUsageException("Weaving:DeliveryLimit must be at least 1.");
+    if (options.ShutdownTimeout < TimeSpan.Zero) throw new HostUsageException("Weaving:ShutdownTimeout must not be negative.");
 
+    // The generic host's own stop timeout must not cut ours short (GroupConsumersService abandons a handler at ours).
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
     builder.Services.AddSingleton(app);
     builder.Services.AddSingleton(selection);
     builder.Services.AddSingleton(new BrokerClientName($"weaving-host {app.Name} {options.Stage} (pid {Environment.ProcessId})"));

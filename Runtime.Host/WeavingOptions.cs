@@ -43,6 +43,26 @@ public sealed class WeavingOptions
     public const int DefaultMaxMessageBytes = 16 << 20;
 
     /// <summary>
+    /// Bytes a group consumer may hold in deliveries, whatever its queue holds: it takes at most this divided by twice
+    /// <see cref="MaxMessageBytes"/> deliveries at a time, when that is fewer than <see cref="Prefetch"/> (see
+    /// <see cref="Consuming.DeliveryWindow"/>). Default 4 GiB: 128 deliveries at the default size limit.
+    /// </summary>
+    public long MaxHeldBytes { get; set; } = 4L << 30;
+
+    /// <summary>
+    /// Times the broker delivers a group's message that was not acknowledged (its host died, or was stopped, holding it)
+    /// before it dead-letters it itself: the quorum queue's <c>x-delivery-limit</c>. A queue argument, so the same in every
+    /// process of a program. Guards against a message that kills every host that receives it.
+    /// </summary>
+    public int DeliveryLimit { get; set; } = 20;
+
+    /// <summary>
+    /// How long a stopping host (SIGTERM) waits for the message in hand; a handler still running then is abandoned: its
+    /// message is not acknowledged (the broker delivers it again), and the host exits with 4.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>
     /// How long a process tries to reconnect after it lost the broker before it gives up (exit code 1). Messages are not
     /// lost either way: what was not acknowledged is delivered again.
     /// </summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Weaving.Host.Consuming;
 using Weaving.Host.Messaging;
 using Weaving.Host.Startup;
 
@@ -33,10 +34,26 @@ public sealed class GroupConsumersService(
         finally
         {
             // Graceful: the message in hand finishes, is published and acknowledged; prefetched ones go back to the queue.
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(25));
+            // A handler still running after the shutdown timeout is abandoned: its message is not acknowledged, and the
+            // broker delivers it again.
+            var timeout = options.Value.ShutdownTimeout;
+            using var grace = new CancellationTokenSource(timeout);
             foreach (var consumer in consumers)
             {
-                try { await consumer.StopAsync(grace.Token); }
+                try
+                {
+                    await consumer.StopAsync(grace.Token);
+                }
+                catch (OperationCanceledException) when (grace.IsCancellationRequested && consumer.Running is { } abandoned)
+                {
+                    logger.LogCritical("Group {Group}: message {Id} of stage {Stage} still running after the shutdown timeout of {Timeout} " +
+                        "(Weaving:ShutdownTimeout): abandoned; it is not acknowledged, so the broker delivers it again",
+                        consumer.Group.Name, abandoned.Id, abandoned.Stage, timeout);
+                    exit.Fail(ExitCodes.HandlerAbandoned);
+                    // Nothing of this consumer is closed: the client would wait for the handler first.
+                    broker.Abandon();
+                    continue;
+                }
                 catch (Exception e) { logger.LogWarning("Group {Group}: stopping: {Error}", consumer.Group.Name, e.Message); }
                 await consumer.DisposeAsync();
             }

@@ -15,7 +15,7 @@ namespace Weaving.Host.Messaging;
 /// The process's one connection to the broker, and the one place that reconnects. A part of the process that finds its
 /// channels dead calls <see cref="Lost"/> and then <see cref="GetAsync"/>, which waits for the next connection; all parts
 /// share it. The client's own automatic recovery is off: after a reconnect each part re-declares its queues, publishes
-/// again what was not confirmed and consumes again, in that order (see <see cref="GroupConsumer"/>), which the client's
+/// again what was not confirmed and consumes again, in that order (see <see cref="Consuming.GroupConsumer"/>), which the client's
 /// recovery would do in another order, consuming before what was in flight is safe.
 /// </summary>
 public sealed class BrokerConnection : IAsyncDisposable, IDisposable
@@ -36,6 +36,7 @@ public sealed class BrokerConnection : IAsyncDisposable, IDisposable
     DateTime connectedAt;
     TimeSpan lastDelay = TimeSpan.FromMilliseconds(200);
     volatile bool disposed;
+    volatile bool abandoned;
 
     public BrokerConnection(IOptions<WeavingOptions> options, BrokerClientName clientName, ILogger<BrokerConnection> logger)
     {
@@ -63,6 +64,9 @@ public sealed class BrokerConnection : IAsyncDisposable, IDisposable
         var connection = current;
         if (connection is { IsOpen: false }) Lost(connection, connection.CloseReason?.ReplyText ?? "closed");
     }
+
+    /// <summary>The virtual host of the URI: where the queues are (rabbitmqctl's <c>-p</c>).</summary>
+    public string VirtualHost => factory.VirtualHost;
 
     /// <summary>The broker's URI without its password: the only form in which it may be logged.</summary>
     public string Redacted { get; }
@@ -287,6 +291,13 @@ public sealed class BrokerConnection : IAsyncDisposable, IDisposable
         return e.Message;
     }
 
+    /// <summary>
+    /// The process leaves with a handler still running on this connection (see <c>Weaving:ShutdownTimeout</c>): closing it
+    /// politely would wait for that handler, which the client does before it lets a channel go. Disposal then closes
+    /// nothing; the connection goes with the process, and the broker delivers what was not acknowledged again.
+    /// </summary>
+    public void Abandon() => abandoned = true;
+
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
@@ -300,7 +311,7 @@ public sealed class BrokerConnection : IAsyncDisposable, IDisposable
             current = null;
         }
         await watchdog.DisposeAsync();
-        if (connection is null) return;
+        if (connection is null || abandoned) return;
         try
         {
             if (connection.IsOpen) await connection.CloseAsync(TimeSpan.FromSeconds(5));

@@ -1,12 +1,36 @@
+using System.Text;
+
 namespace Weaving.Host.Messaging;
 
-/// <summary>Queue names: <c>weaving.&lt;assembly&gt;.&lt;group&gt;</c>, and <c>….dead</c> for its dead letters.</summary>
+/// <summary>
+/// Queue names, the one place the host spells them: <c>weaving.&lt;assembly&gt;.&lt;group&gt;</c>, <c>….dead</c> for its
+/// dead letters, <c>….owner</c> for a stateful group's owner record, <c>weaving.&lt;assembly&gt;.source.&lt;run&gt;</c> for
+/// a source run's control queue.
+/// </summary>
 public static class QueueNames
 {
+    /// <summary>AMQP names a queue in a short string: at most 255 bytes.</summary>
+    public const int MaxBytes = 255;
+    const string SourceSegment = ".source.";
+    const int RunLength = 16;
+
     public static string ForGroup(WovenApp app, GroupInfo group) => $"weaving.{app.Name}.{group.Name}";
     public static string DeadLetters(string groupQueue) => groupQueue + ".dead";
     /// <summary>A stateful group's owner record: which host is its active consumer, and how far it got.</summary>
     public static string Owner(string groupQueue) => groupQueue + ".owner";
     /// <summary>The source's control queue for one run: hosts report finished messages to it.</summary>
-    public static string ForSourceRun(WovenApp app, string run) => $"weaving.{app.Name}.source.{run}";
+    public static string ForSourceRun(WovenApp app, string run) => $"weaving.{app.Name}{SourceSegment}{run}";
+
+    /// <summary>
+    /// True when <paramref name="name"/> is what <see cref="ForSourceRun"/> makes for <paramref name="app"/>, with a run of
+    /// 16 lowercase hex digits, and fits an AMQP queue name: the only names a host publishes reports to.
+    /// </summary>
+    public static bool IsSourceRun(WovenApp app, string name)
+    {
+        var prefix = $"weaving.{app.Name}{SourceSegment}";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal) || name.Length != prefix.Length + RunLength) return false;
+        foreach (var c in name.AsSpan(prefix.Length))
+            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c)) return false;
+        return Encoding.UTF8.GetByteCount(name) <= MaxBytes;
+    }
 }

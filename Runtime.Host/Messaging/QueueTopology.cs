@@ -7,25 +7,34 @@ namespace Weaving.Host.Messaging;
 /// Declares a woven app's queues. Every process declares them, identically (a declaration with other arguments would be
 /// refused), so that the first one to start, a host or the source, creates them, and no message is published to a queue
 /// that does not exist yet.
+/// <para>
+/// A group's queue is a quorum queue with a delivery limit: a message that kills every process it is delivered to (one
+/// whose headers overflow the client's parser, say) cannot be caught by the host, so the broker dead-letters it after
+/// <c>deliveryLimit</c> deliveries that were not acknowledged. Quorum queues take single-active-consumer and
+/// dead-lettering; they are always durable.
+/// </para>
 /// </summary>
-public static class QueueTopology
+public sealed class QueueTopology(WovenApp app, int deliveryLimit, string virtualHost)
 {
-    public static async Task DeclareAsync(IChannel channel, WovenApp app, CancellationToken cancellationToken = default)
+    public int DeliveryLimit => deliveryLimit;
+
+    public async Task DeclareAsync(IChannel channel, CancellationToken cancellationToken = default)
     {
         foreach (var group in app.Groups)
-            await DeclareGroupAsync(channel, app, group, cancellationToken);
+            await DeclareGroupAsync(channel, group, cancellationToken);
     }
 
-    public static async Task DeclareGroupAsync(IChannel channel, WovenApp app, GroupInfo group, CancellationToken cancellationToken = default)
+    async Task DeclareGroupAsync(IChannel channel, GroupInfo group, CancellationToken cancellationToken)
     {
         var queue = QueueNames.ForGroup(app, group);
         var dead = QueueNames.DeadLetters(queue);
-        await channel.QueueDeclareAsync(dead, durable: true, exclusive: false, autoDelete: false, arguments: null,
-            cancellationToken: cancellationToken);
+        await DeclareExactlyAsync(channel, dead, arguments: null, cancellationToken);
         var arguments = new Dictionary<string, object?>
         {
-            // Rejected messages land in the dead-letter queue too; the host itself dead-letters by publishing there with a
-            // reason header, and acknowledging the original.
+            ["x-queue-type"] = "quorum",
+            ["x-delivery-limit"] = deliveryLimit,
+            // Rejected messages, and those over the delivery limit, land in the dead-letter queue too; the host itself
+            // dead-letters by publishing there with a reason header, and acknowledging the original.
             ["x-dead-letter-exchange"] = "",
             ["x-dead-letter-routing-key"] = dead,
         };
@@ -34,7 +43,7 @@ public static class QueueTopology
         await DeclareExactlyAsync(channel, queue, arguments, cancellationToken);
         if (group.OwnsState)
         {
-            // Holds one message, the latest: the active host's owner record (see GroupConsumer).
+            // Holds one message, the latest: the active host's owner record (see OwnerRecords).
             await DeclareExactlyAsync(channel, QueueNames.Owner(queue), new Dictionary<string, object?> { ["x-max-length"] = 1 },
                 cancellationToken);
         }
@@ -45,11 +54,11 @@ public static class QueueTopology
     /// a run loses no report; not exclusive, so that it outlives a lost connection; deleted by the source when the run
     /// ends, or by the broker <paramref name="expiresAfter"/> after its source stopped using it (a source that died).
     /// </summary>
-    public static Task DeclareControlQueueAsync(IChannel channel, string queue, TimeSpan expiresAfter, CancellationToken cancellationToken = default) =>
+    public Task DeclareControlQueueAsync(IChannel channel, string queue, TimeSpan expiresAfter, CancellationToken cancellationToken = default) =>
         DeclareExactlyAsync(channel, queue, new Dictionary<string, object?> { ["x-expires"] = (long)expiresAfter.TotalMilliseconds },
             cancellationToken);
 
-    static async Task DeclareExactlyAsync(IChannel channel, string queue, Dictionary<string, object?> arguments, CancellationToken cancellationToken)
+    async Task DeclareExactlyAsync(IChannel channel, string queue, Dictionary<string, object?>? arguments, CancellationToken cancellationToken)
     {
         try
         {
@@ -60,7 +69,8 @@ public static class QueueTopology
         {
             throw new InvalidOperationException(
                 $"queue {queue} exists with other settings than this host declares ({e.ShutdownReason.ReplyText}); " +
-                "it was made by another version or by hand: delete it (rabbitmqctl delete_queue " + queue + ") and start again.", e);
+                $"it was made by another version, by hand, or with another Weaving:DeliveryLimit: delete it (rabbitmqctl delete_queue -p {virtualHost} {queue}) " +
+                "and start again.", e);
         }
     }
 }

@@ -36,6 +36,7 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     Session? session;
     string? controlQueue;
     Dictionary<GroupInfo, string> queues = [];
+    QueueTopology? topology;
     volatile bool disposing;
 
     public DrainLedger Ledger => ledger;
@@ -55,6 +56,7 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     {
         app = wovenApp;
         queues = wovenApp.Groups.ToDictionary(g => g, g => QueueNames.ForGroup(wovenApp, g));
+        topology = new QueueTopology(wovenApp, options.Value.DeliveryLimit, broker.VirtualHost);
     }
 
     public void Send(in Envelope message)
@@ -250,8 +252,8 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
         var channel = await connection.CreateChannelAsync();
         try
         {
-            await QueueTopology.DeclareAsync(channel, current);
-            await QueueTopology.DeclareControlQueueAsync(channel, controlQueue!, ControlQueueExpiry);
+            await topology!.DeclareAsync(channel);
+            await topology.DeclareControlQueueAsync(channel, controlQueue!, ControlQueueExpiry);
             var publisher = await ConfirmedPublisher.OpenAsync(connection, options.Value.PublishWindow);
             var opened = new Session(broker, connection, channel, publisher);
             var consumer = new AsyncEventingBasicConsumer(channel);

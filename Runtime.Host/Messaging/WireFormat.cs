@@ -90,12 +90,15 @@ public static class WireFormat
             }
             : null;
 
+    /// <summary><paramref name="text"/> with its line breaks as spaces: a reason is one line.</summary>
+    public static string OneLine(string text) => text.ReplaceLineEndings(" ");
+
     /// <summary>The properties of a dead letter: the original headers, plus why and where it died.</summary>
     public static BasicProperties DeadLetterProperties(IReadOnlyBasicProperties? original, string reason, string group,
         Exception? exception = null, int attempts = 0)
     {
         var headers = original?.Headers is { } h ? new Dictionary<string, object?>(h) : new Dictionary<string, object?>();
-        headers[DeadReasonHeader] = reason;
+        headers[DeadReasonHeader] = OneLine(reason);
         headers[DeadGroupHeader] = group;
         if (exception is not null)
         {

@@ -14,6 +14,8 @@ public static class ExitCodes
     /// <summary>Missing or unwoven assembly, unknown stage, runtime version mismatch, bad option.</summary>
     public const int BadInput = 2;
     public const int BrokerUnreachable = 3;
+    /// <summary>Stopped (SIGTERM) while a handler still ran after <c>Weaving:ShutdownTimeout</c>: its message was abandoned.</summary>
+    public const int HandlerAbandoned = 4;
     /// <summary>Stopped by SIGTERM or Ctrl+C before the source finished.</summary>
     public const int Interrupted = 143;
 }

@@ -65,7 +65,6 @@ public sealed partial class BadInputTests
             "not a message of a woven program",
             $"stage OnResult belongs to group {distributed.Hosts.Single(h => h.Group != stateless).Group}, not {stateless}",
             "message of build some-other-build",
-            $"over the limit of {Limit} bytes",
         ];
         for (var i = 0; i < expected.Length; i++)
         {
@@ -73,9 +72,15 @@ public sealed partial class BadInputTests
             Assert.AreEqual(stateless, dead[i].Headers["weaving-dead-group"]);
         }
         CollectionAssert.AreEqual(new byte[] { 0xde, 0xad, 0xbe, 0xef }, dead[0].Body, "a dead letter keeps the original bytes");
+        // The oversize body is never copied by the host: rejected, the broker moves it whole; the log says why.
+        Assert.AreEqual(oversizeId, dead[3].Headers["weaving-id"]);
+        Assert.AreEqual("rejected", dead[3].Headers.GetValueOrDefault("x-first-death-reason"));
+        Assert.IsTrue(dead[3].Body.Length > 2 * Limit, "the dead letter keeps the whole body");
         var log = distributed.Hosts.Single(h => h.Group == stateless).Result.StandardError;
         foreach (var id in new[] { garbageId, otherStageId, otherBuildId, oversizeId })
             StringAssert.Contains(log, $"message {id} dead-lettered", "a log line names the message id");
+        StringAssert.Contains(log, $"message {oversizeId} dead-lettered to weaving.Reliable.{stateless}.dead: message of ");
+        StringAssert.Contains(log, $"over the limit of {Limit} bytes");
     }
 
     [TestMethod]

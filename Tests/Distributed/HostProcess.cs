@@ -36,6 +36,22 @@ public sealed class HostProcess : IDisposable
 
     public bool HasExited => process.Process.HasExited;
 
+    /// <summary>The process's resident memory now (Linux: VmRSS).</summary>
+    public long ResidentBytes => ReadStatus("VmRSS");
+
+    /// <summary>The most the process has had resident so far (Linux: VmHWM, the high-water mark).</summary>
+    public long PeakResidentBytes => ReadStatus("VmHWM");
+
+    long ReadStatus(string field)
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Fail("resident memory is read from /proc: Linux only");
+        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0]) * 1024;
+        Assert.Fail($"no {field} in /proc/{process.Id}/status");
+        return 0;
+    }
+
     public static HostProcess Start(string role, IEnumerable<string> hostArguments, SharedOutput? output,
         IDictionary<string, string>? environment = null)
     {

@@ -1,0 +1,141 @@
+using System.Text;
+using RabbitMQ.Client;
+using Weaving.Host;
+using Weaving.Host.Consuming;
+using Weaving.Host.Drain;
+using Weaving.Host.Messaging;
+using Weaving.Host.Startup;
+using Weaving.Tests.Infrastructure;
+
+namespace Weaving.Tests.Distributed;
+
+/// <summary>
+/// The group consumer's parts on their own, without a broker: what a delivery's headers decide, how many deliveries a
+/// byte budget allows, how drain reports are cut, which names a report may be sent to.
+/// </summary>
+[TestClass]
+public sealed class ConsumingTests
+{
+    static readonly Lazy<WovenApp> handWoven = new(() => WovenAppLoader.Load(Fixtures.Get("HandWoven").WovenDll));
+    static WovenApp App => handWoven.Value;
+    static GroupInfo Parse => App.FindStage("OnLine")!.Group;
+    const string Id = "0123456789abcdef0123456789abcdef";
+
+    static DeliveryCheck Check(RecentIds? recent = null) => new(App, Parse, recent ?? new RecentIds(16), maxMessageBytes: 1000);
+
+    static BasicProperties Properties(string stage = "OnLine", string id = Id, string? build = null, string? replyTo = null)
+    {
+        var headers = new Dictionary<string, object?>
+        {
+            [WireFormat.StageHeader] = Encoding.UTF8.GetBytes(stage),
+            [WireFormat.IdHeader] = Encoding.UTF8.GetBytes(id),
+            [WireFormat.BuildHeader] = Encoding.UTF8.GetBytes(build ?? App.BuildHash),
+        };
+        if (replyTo is not null) headers[WireFormat.ReplyToHeader] = Encoding.UTF8.GetBytes(replyTo);
+        return new BasicProperties { Headers = headers };
+    }
+
+    static string Run => QueueNames.ForSourceRun(App, "0123456789abcdef");
+
+    [TestMethod]
+    public void Only_a_control_queue_of_the_program_is_a_run_a_report_may_be_sent_to()
+    {
+        Assert.IsTrue(QueueNames.IsSourceRun(App, Run));
+        Assert.IsFalse(QueueNames.IsSourceRun(App, Run + "0"), "17 digits");
+        Assert.IsFalse(QueueNames.IsSourceRun(App, Run.ToUpperInvariant()), "upper case");
+        Assert.IsFalse(QueueNames.IsSourceRun(App, QueueNames.ForGroup(App, Parse)), "a work queue");
+        Assert.IsFalse(QueueNames.IsSourceRun(App, "weaving.Other.source.0123456789abcdef"), "another program's");
+        Assert.IsFalse(QueueNames.IsSourceRun(App, Run[..^16] + new string('a', 300)), "longer than a queue name can be");
+    }
+
+    [TestMethod]
+    public void A_message_of_a_stage_of_the_group_with_its_run_is_accepted()
+    {
+        var verdict = Check().Check(Properties(replyTo: Run), bodyLength: 10);
+        var accepted = verdict as DeliveryVerdict.Accepted;
+        Assert.IsNotNull(accepted, $"{verdict}");
+        Assert.AreEqual("OnLine", accepted.Stage.Name);
+        Assert.AreEqual(Run, accepted.ReplyTo);
+    }
+
+    [TestMethod]
+    public void A_reply_to_that_is_not_a_run_of_the_program_is_rejected_and_never_used_as_a_routing_key()
+    {
+        var bad = new string('q', 300);
+        var verdict = Check().Check(Properties(replyTo: bad), bodyLength: 10);
+        var rejected = verdict as DeliveryVerdict.Rejected;
+        Assert.IsNotNull(rejected, $"{verdict}");
+        Assert.AreEqual(RejectionKind.BadReplyTo, rejected.Kind);
+        Assert.IsNull(rejected.ReplyTo, "nothing is reported to it");
+        StringAssert.Contains(rejected.Reason, "(300 characters)");
+
+        // Checked before anything that reports: an oversize body with a bad reply-to is reported nowhere.
+        var oversize = Check().Check(Properties(replyTo: bad), bodyLength: 5000);
+        var big = oversize as DeliveryVerdict.Rejected;
+        Assert.IsNotNull(big, $"{oversize}");
+        Assert.AreEqual(RejectionKind.Oversize, big.Kind);
+        Assert.IsNull(big.ReplyTo);
+    }
+
+    [TestMethod]
+    public void A_stage_header_with_a_line_break_is_rejected_with_a_reason_on_one_line()
+    {
+        var verdict = Check().Check(Properties(stage: "OnLine\nOnWord"), bodyLength: 10);
+        var rejected = verdict as DeliveryVerdict.Rejected;
+        Assert.IsNotNull(rejected, $"{verdict}");
+        Assert.AreEqual(RejectionKind.UnknownStage, rejected.Kind);
+        Assert.IsFalse(rejected.Reason.Contains('\n'), rejected.Reason);
+        StringAssert.Contains(rejected.Reason, "OnLine\\u000aOnWord");
+    }
+
+    [TestMethod]
+    public void Each_check_names_what_failed()
+    {
+        var other = App.FindStage("OnWord")!;
+        Assert.AreEqual(RejectionKind.NotWoven, Kind(Check().Check(Properties(id: "not-an-id"), 10)));
+        Assert.AreEqual(RejectionKind.OtherBuild, Kind(Check().Check(Properties(build: "other"), 10)));
+        Assert.AreEqual(RejectionKind.UnknownStage, Kind(Check().Check(Properties(stage: "OnNothing"), 10)));
+        Assert.AreEqual(other.Group == Parse ? null : RejectionKind.OtherGroup, Kind(Check().Check(Properties(stage: "OnWord"), 10)));
+    }
+
+    static RejectionKind? Kind(DeliveryVerdict verdict) => (verdict as DeliveryVerdict.Rejected)?.Kind;
+
+    [TestMethod]
+    public void A_message_that_ran_is_a_duplicate_when_it_comes_again()
+    {
+        var check = Check();
+        Assert.IsInstanceOfType<DeliveryVerdict.Accepted>(check.Check(Properties(), 10));
+        check.Ran(MessageId.TryParse(Id, out var id) ? id : default);
+        Assert.IsInstanceOfType<DeliveryVerdict.Duplicate>(check.Check(Properties(), 10));
+    }
+
+    [TestMethod]
+    public void The_byte_budget_cuts_the_prefetch_to_what_fits()
+    {
+        DeliveryWindow For(long held, int max = 16 << 20, ushort prefetch = 256) =>
+            DeliveryWindow.For(new WeavingOptions { MaxHeldBytes = held, MaxMessageBytes = max, Prefetch = prefetch });
+
+        Assert.AreEqual(126, For(4L << 30).Prefetch, "the defaults: (4 GiB - 64 MiB) / 32 MiB");
+        Assert.AreEqual(2, For(128 << 20).Prefetch, "two 32 MiB buffers and the reserve");
+        Assert.AreEqual(1, For(1).Prefetch, "never less than one");
+        Assert.AreEqual(256, For(4L << 30, max: 1 << 20).Prefetch, "small messages: the count decides");
+    }
+
+    [TestMethod]
+    public void Reports_are_cut_per_run_at_the_chunk_size_and_a_completion_is_never_split()
+    {
+        var root = MessageId.Root(1, 0);
+        var small = Enumerable.Range(0, 10).Select(i => (Run, (Completion?)new Completion(root.Child(i), 0, []))).ToList();
+        var big = new Completion(root.Child(99), 0, Enumerable.Range(0, 1000).Select(root.Child).ToArray());
+        var otherRun = QueueNames.ForSourceRun(App, "fedcba9876543210");
+        List<(string?, Completion?)> finished = [.. small, (Run, big), (otherRun, new Completion(root, 1, [])), (null, new Completion(root, 0, []))];
+
+        var reports = ReportChunks.Of(finished, chunkBytes: 100).ToList();
+
+        Assert.AreEqual(1, reports.Count(r => r.ControlQueue == otherRun));
+        var toRun = reports.Where(r => r.ControlQueue == Run).Select(r => DrainReport.Decode(r.Body)).ToList();
+        Assert.AreEqual(11, toRun.Sum(r => r.Count), "every completion of the run, once; none without a run");
+        Assert.IsTrue(toRun.All(r => r.Sum(c => DrainReport.SizeOf(c)) <= 100 || r.Count == 1), "cut at the chunk size");
+        Assert.IsTrue(toRun.Any(r => r.Count == 1 && r[0].Sent.Length == 1000), "the big completion whole");
+    }
+}
