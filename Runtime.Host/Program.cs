@@ -38,6 +38,8 @@ try
         throw new HostUsageException($"bad setting: {e.Message}");
     }
 
+    if (UncutProgram.TryLoad(options.App) is { } uncut)
+        return UncutProgram.Run(uncut, options.List, options.Stage, commandLine.ProgramArguments);
     var app = WovenAppLoader.Load(options.App);
     if (options.List)
     {

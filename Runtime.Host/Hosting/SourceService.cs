@@ -53,14 +53,7 @@ public sealed class SourceService(WovenApp app, ProgramArguments arguments, Rabb
     {
         try
         {
-            var parameters = entryPoint.GetParameters().Length == 0 ? null : new object[] { arguments.Values };
-            var result = entryPoint.Invoke(null, parameters);
-            if (result is Task task)
-            {
-                task.GetAwaiter().GetResult();
-                result = task.GetType().GetProperty("Result")?.GetValue(task);
-            }
-            return result is int code ? code : Environment.ExitCode;
+            return EntryPointCall.Run(entryPoint, arguments.Values);
         }
         catch (Exception e) when (Unwrap(e) is BrokerLostException or RabbitMQ.Client.Exceptions.AlreadyClosedException
                                        or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.PublishException)

@@ -16,7 +16,8 @@ public static class StageListing
         foreach (var group in app.Groups)
             output.WriteLine(string.Join('\t',
                 group.Name,
-                string.Join(',', group.Stages.Select(s => s.Name)),
+                // The stages that exchange state with the source are the group's own business.
+                string.Join(',', group.Stages.Where(s => s.Kind == StageKind.Handler).Select(s => s.Name)),
                 group.OwnsState ? "owns state" : "stateless",
                 QueueNames.ForGroup(app, group)));
     }

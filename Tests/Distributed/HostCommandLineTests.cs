@@ -28,6 +28,22 @@ public sealed class HostCommandLineTests
         AssertOneClearLine(Host("--app", Path.Combine(Fixtures.Get("HandWoven").OutputDirectory, "Weaver.dll"), "--stage", "all"), "is not woven");
 
     [TestMethod]
+    public void A_program_the_weaver_cut_nothing_in_is_listed_as_Main_alone_and_runs_whole_as_the_source()
+    {
+        var fixture = Fixtures.Get("NothingToCut");
+        var list = Host("--app", fixture.WovenDll, "--list");
+        Assert.AreEqual(0, list.ExitCode, list.ToString());
+        StringAssert.StartsWith(list.StandardOutput, "Main\t(the whole program: the weaver cut nothing in NothingToCut");
+
+        var run = Host("--app", fixture.WovenDll, "--stage", "Main");
+        var unwoven = ProcessRunner.RunDotnet(fixture.UnwovenDll);
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        Assert.AreEqual(unwoven.StandardOutput, run.StandardOutput);
+
+        AssertOneClearLine(Host("--app", fixture.WovenDll, "--stage", "Work"), "the weaver cut nothing in NothingToCut: it has no stage 'Work'");
+    }
+
+    [TestMethod]
     public void A_file_that_is_not_an_assembly_is_one_clear_line() =>
         AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").StageMapJson, "--stage", "all"), "is not a .NET assembly");
 
