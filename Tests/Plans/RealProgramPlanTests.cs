@@ -87,6 +87,18 @@ public sealed class RealProgramPlanTests
     }
 
     [TestMethod]
+    public void State_Main_starts_before_the_feed_and_reads_after_it_is_the_handlers_and_travels_both_ways()
+    {
+        var map = StageMap.Of("StartThenTotals");
+        PlanAssert.SameSet(["Program.balance: owned OnBooked", "Program.journal: owned OnBooked"], map.Placements, "placements");
+        var group = map.Groups.Single(g => g.Name == "OnBooked");
+        CollectionAssert.AreEquivalent(new[] { "Program.balance", "Program.journal" }, group.Seeded);
+        CollectionAssert.AreEquivalent(new[] { "Program.balance", "Program.journal" }, group.Results);
+        CollectionAssert.AreEqual(new[] { "OnBooked" }, map.Stage("OnDay").Seeds);
+        PlanAssert.SameSet(["WEAV027@18", "WEAV027@19"], map.DiagnosticLines, "diagnostics");
+    }
+
+    [TestMethod]
     public void A_call_kept_synchronous_for_its_own_reason_does_not_keep_the_feed_synchronous()
     {
         var map = StageMap.Of("NoCascade");
