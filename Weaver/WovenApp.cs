@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Collections.Frozen;
 using System.Reflection;
 using Weaving.Woven;
 
@@ -11,10 +9,11 @@ public sealed class WovenApp
     /// <summary>Name of the embedded resource that holds the stage map JSON.</summary>
     public const string StageMapResourceName = "Weaving.stages.json";
 
-    static readonly ConcurrentDictionary<Assembly, WovenApp?> loaded = new();
+    // Plain collections and loops here, no LINQ, frozen or concurrent dictionaries: each costs a woven program's start-up
+    // an assembly to load or generic code to compile, which a program that never hops would pay for nothing.
+    static readonly Dictionary<Assembly, WovenApp?> loaded = [];
 
-    // Looked up on every post: frozen, since the stages never change after load.
-    readonly FrozenDictionary<Type, StageInfo> stagesByMessageType;
+    readonly Dictionary<Type, StageInfo> stagesByMessageType = [];
     readonly Dictionary<string, StageInfo> stagesByName;
     readonly Dictionary<string, GroupInfo> groupsByName;
 
@@ -25,24 +24,28 @@ public sealed class WovenApp
         BuildHash = woven.BuildHash;
         RuntimeVersion = woven.RuntimeVersion;
 
-        Groups = assembly.GetCustomAttributes<WovenGroupAttribute>()
-            .OrderBy(g => g.Rank).ThenBy(g => g.Name, StringComparer.Ordinal)
-            .Select(g => new GroupInfo(g.Name, g.Rank, g.OwnsState))
-            .ToArray();
-        groupsByName = Groups.ToDictionary(g => g.Name, StringComparer.Ordinal);
+        var groups = new List<GroupInfo>();
+        foreach (var g in assembly.GetCustomAttributes<WovenGroupAttribute>()) groups.Add(new GroupInfo(g.Name, g.Rank, g.OwnsState));
+        groups.Sort((a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : string.CompareOrdinal(a.Name, b.Name));
+        Groups = groups;
+        groupsByName = new Dictionary<string, GroupInfo>(StringComparer.Ordinal);
+        foreach (var group in groups) groupsByName.Add(group.Name, group);
 
+        var declared = new List<WovenStageAttribute>(assembly.GetCustomAttributes<WovenStageAttribute>());
+        declared.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         var stages = new List<StageInfo>();
-        foreach (var s in assembly.GetCustomAttributes<WovenStageAttribute>().OrderBy(s => s.Name, StringComparer.Ordinal))
+        stagesByName = new Dictionary<string, StageInfo>(StringComparer.Ordinal);
+        foreach (var s in declared)
         {
             if (!groupsByName.TryGetValue(s.Group, out var group))
                 throw new InvalidOperationException($"{Name}: stage '{s.Name}' names group '{s.Group}', which the assembly does not declare. The woven assembly is damaged; rebuild it.");
             var stage = new StageInfo(s.Name, group, s.MessageType, s.CopyArguments, s.BarrierAfter);
             group.AddStage(stage);
             stages.Add(stage);
+            stagesByMessageType.Add(stage.MessageType, stage);
+            stagesByName.Add(stage.Name, stage);
         }
         Stages = stages;
-        stagesByMessageType = stages.ToFrozenDictionary(s => s.MessageType);
-        stagesByName = stages.ToDictionary(s => s.Name, StringComparer.Ordinal);
         foreach (var stage in stages)
             stage.ResolveBarriers(stagesByName);
     }
@@ -56,11 +59,17 @@ public sealed class WovenApp
     public IReadOnlyList<GroupInfo> Groups { get; }
 
     /// <summary>The woven app in <paramref name="assembly"/>, or null when the assembly was not woven.</summary>
-    public static WovenApp? TryLoad(Assembly assembly) => loaded.GetOrAdd(assembly, static a =>
+    public static WovenApp? TryLoad(Assembly assembly)
     {
-        var woven = a.GetCustomAttribute<WovenAssemblyAttribute>();
-        return woven is null ? null : new WovenApp(a, woven);
-    });
+        lock (loaded)
+        {
+            if (loaded.TryGetValue(assembly, out var app)) return app;
+            var woven = assembly.GetCustomAttribute<WovenAssemblyAttribute>();
+            app = woven is null ? null : new WovenApp(assembly, woven);
+            loaded.Add(assembly, app);
+            return app;
+        }
+    }
 
     /// <summary>Version of this runtime, as the weaver records it in woven assemblies.</summary>
     public static string CurrentRuntimeVersion { get; } =
@@ -108,9 +117,14 @@ public sealed class StageInfo(string name, GroupInfo group, Type messageType, bo
     /// <summary>The source posted here since its last drain (the join rule's bookkeeping; see Pipeline.Post).</summary>
     internal volatile bool PostedSinceDrain;
 
-    internal void ResolveBarriers(Dictionary<string, StageInfo> byName) =>
-        BarrierAfter = barrierAfter.Select(n => byName.TryGetValue(n, out var s) ? s
-            : throw new InvalidOperationException($"stage '{Name}' names unknown barrier stage '{n}'.")).ToArray();
+    internal void ResolveBarriers(Dictionary<string, StageInfo> byName)
+    {
+        var resolved = new StageInfo[barrierAfter.Length];
+        for (var i = 0; i < resolved.Length; i++)
+            resolved[i] = byName.TryGetValue(barrierAfter[i], out var s) ? s
+                : throw new InvalidOperationException($"stage '{Name}' names unknown barrier stage '{barrierAfter[i]}'.");
+        BarrierAfter = resolved;
+    }
 
     public override string ToString() => Name;
 }

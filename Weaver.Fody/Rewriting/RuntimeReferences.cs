@@ -16,6 +16,12 @@ public sealed class RuntimeReferences
         StageMessage = Type("Weaving.StageMessage");
         StageMessageConstructor = Constructor("Weaving.StageMessage", 0);
         Post = Method("Weaving.Pipeline", "Post", 1);
+        StageRoute = Type("Weaving.StageRoute");
+        TryRunInline = Method("Weaving.Pipeline", "TryRunInline", 1);
+        InlineReturned = Method("Weaving.Pipeline", "InlineReturned", 1);
+        InlineFailed = Method("Weaving.Pipeline", "InlineFailed", 2);
+        StageRouteFieldName = findType("Weaving.StageRoute").Fields.First(f => f.Name == "FieldName").Constant as string ?? "<Route>";
+        Exception = Type("System.Exception");
         StartSource = Method("Weaving.Pipeline", "StartSource", 1);
         FinishSourceVoid = Method("Weaving.Pipeline", "FinishSource", 0);
         FinishSourceInt = Method("Weaving.Pipeline", "FinishSource", 1);
@@ -32,6 +38,13 @@ public sealed class RuntimeReferences
     public TypeReference StageMessage { get; }
     public MethodReference StageMessageConstructor { get; }
     public MethodReference Post { get; }
+    public TypeReference StageRoute { get; }
+    /// <summary>Name of the static field, in each message type, that holds the stage's route.</summary>
+    public string StageRouteFieldName { get; }
+    public MethodReference TryRunInline { get; }
+    public MethodReference InlineReturned { get; }
+    public MethodReference InlineFailed { get; }
+    public TypeReference Exception { get; }
     public MethodReference StartSource { get; }
     public MethodReference FinishSourceVoid { get; }
     public MethodReference FinishSourceInt { get; }
