@@ -85,6 +85,7 @@ public static class Pipeline
     {
         if (finished is not InMemoryTransport memory || Environment.GetEnvironmentVariable("WEAVING_TRACE") is not ("1" or "true")) return;
         foreach (var group in memory.Statistics) Console.Error.WriteLine($"weaving: {group}");
+        Console.Error.WriteLine($"weaving: the process allocated {GC.GetTotalAllocatedBytes()} bytes");
     }
 
     /// <summary>Blocks until all work started so far has finished.</summary>
@@ -100,6 +101,7 @@ public static class Pipeline
     /// then calls <see cref="InlineReturned"/> after the handler, and <see cref="InlineFailed"/> if it threw. False
     /// under a broker transport (the route is null), and whenever the post must become a message for <see cref="Post"/>.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool TryRunInline(StageRoute? route) => route is not null && route.Worker.TryEnterInline(route.Stage);
 
     /// <summary>After a direct call that <see cref="TryRunInline"/> allowed, whether the handler returned or threw.</summary>
@@ -156,7 +158,7 @@ public static class Pipeline
     /// </summary>
     internal static bool MayPostFromSourceWithoutDrain(StageInfo stage)
     {
-        foreach (var before in stage.BarrierAfter)
+        foreach (var before in stage.Barriers)
             if (before.PostedSinceDrain)
                 return false;
         if (!stage.PostedSinceDrain) stage.PostedSinceDrain = true;

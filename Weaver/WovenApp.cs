@@ -112,7 +112,11 @@ public sealed class StageInfo(string name, GroupInfo group, Type messageType, bo
     /// <summary>The message holds mutable objects: in memory it is copied, as a broker would.</summary>
     public bool CopyArguments { get; } = copyArguments;
     /// <summary>Stages after which the source must drain before posting here.</summary>
-    public IReadOnlyList<StageInfo> BarrierAfter { get; private set; } = [];
+    public IReadOnlyList<StageInfo> BarrierAfter => barriers;
+
+    // An array, so that the source's check on every post enumerates without allocating.
+    StageInfo[] barriers = [];
+    internal StageInfo[] Barriers => barriers;
 
     /// <summary>The source posted here since its last drain (the join rule's bookkeeping; see Pipeline.Post).</summary>
     internal volatile bool PostedSinceDrain;
@@ -123,7 +127,7 @@ public sealed class StageInfo(string name, GroupInfo group, Type messageType, bo
         for (var i = 0; i < resolved.Length; i++)
             resolved[i] = byName.TryGetValue(barrierAfter[i], out var s) ? s
                 : throw new InvalidOperationException($"stage '{Name}' names unknown barrier stage '{barrierAfter[i]}'.");
-        BarrierAfter = resolved;
+        barriers = resolved;
     }
 
     public override string ToString() => Name;

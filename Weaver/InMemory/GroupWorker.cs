@@ -47,7 +47,9 @@ sealed class GroupWorker
     // The inline holder's bookkeeping (only the holder of the claim touches it): nesting of direct calls, what ran on
     // this thread before, and the start of a timed call.
     int nesting;
-    (GroupWorker? Group, bool Inline) callerContext;
+    Running? callerContext;
+    readonly Running asInline;
+    readonly Running asQueued;
     long sampleStart;
 
     public GroupWorker(InMemoryTransport transport, GroupInfo group, int capacity, InlinePolicy policy)
@@ -56,6 +58,8 @@ sealed class GroupWorker
         this.capacity = capacity;
         executor = new GroupExecutor(group);
         Decision = new RouteDecision(policy);
+        asInline = new Running(this, inline: true);
+        asQueued = new Running(this, inline: false);
     }
 
     public GroupInfo Group => executor.Group;
@@ -87,16 +91,19 @@ sealed class GroupWorker
     public bool TryEnterInline(StageInfo stage)
     {
         var from = RunningGroup.Current;
-        if (from == this)
+        if (from is not null)
         {
-            // The group's own post, from its handler called directly on this thread: a nested call, as unwoven.
-            if (!RunningGroup.Inline || nesting >= MaxInlineNesting) return false;
-            nesting++;
-            return true;
+            if (from.Group == this)
+            {
+                // The group's own post, from its handler called directly on this thread: a nested call, as unwoven.
+                if (!from.Inline || nesting >= MaxInlineNesting) return false;
+                nesting++;
+                return true;
+            }
+            // Only downstream: the holder of a group then only ever waits on groups of higher rank, which never wait on
+            // it, so claims cannot deadlock, and an inline chain is at most as deep as the stage graph.
+            if (from.Group.Group.Rank >= Group.Rank) return false;
         }
-        // Only downstream: the holder of a group then only ever waits on groups of higher rank, which never wait on it,
-        // so claims cannot deadlock, and an inline chain is at most as deep as the stage graph.
-        if (from is not null && from.Group.Rank >= Group.Rank) return false;
         if (Decision.RouteForPost() != GroupRoute.Inline) return false;
         if (!TryClaimIdle()) return false;
         if (from is null && !Pipeline.MayPostFromSourceWithoutDrain(stage))
@@ -113,7 +120,7 @@ sealed class GroupWorker
             }
         }
         nesting = 1;
-        callerContext = RunningGroup.Enter(this, asInline: true);
+        callerContext = RunningGroup.Enter(asInline);
         Volatile.Write(ref receivedInline, receivedInline + 1);
         sampleStart = Decision.InlineCost.ShouldSample() ? Stopwatch.GetTimestamp() : 0;
         return true;
@@ -147,7 +154,7 @@ sealed class GroupWorker
             transport.Dispatch(this, message);
             return;
         }
-        var saved = RunningGroup.Enter(this, asInline: false);
+        var saved = RunningGroup.Enter(asQueued);
         try
         {
             List<Envelope> sent = [];
@@ -231,7 +238,7 @@ sealed class GroupWorker
     /// <summary>Runs one queued message on the worker, which holds the claim, and sends what it posted.</summary>
     void RunQueued(in Envelope message)
     {
-        var saved = RunningGroup.Enter(this, asInline: false);
+        var saved = RunningGroup.Enter(asQueued);
         try
         {
             var meter = Decision.QueuedCost;

@@ -61,7 +61,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     /// The group of the handler that runs on this thread as a direct call from its Post stub, or null when the innermost
     /// handler here runs under an executor (or none runs): a post made there is sent at once, with that group as sender.
     /// </summary>
-    internal static GroupWorker? InlineSender => RunningGroup.Inline ? RunningGroup.Current : null;
+    internal static GroupWorker? InlineSender => RunningGroup.Current is { Inline: true } running ? running.Group : null;
 
     GroupWorker WorkerOf(GroupInfo group)
     {

@@ -3,25 +3,28 @@ namespace Weaving.InMemory;
 /// <summary>
 /// What runs on this thread, innermost first: the group whose handler is running (null on the source), and whether it
 /// runs as a direct call from a Post stub (inline) or under its <see cref="Execution.GroupExecutor"/> on a worker.
-/// A post needs it to know its sender: the rank rule and the order per sender depend on it.
+/// A post needs it to know its sender: the rank rule and the order per sender depend on it. One thread-static reference
+/// (to one of the group's two <see cref="Running"/> values), so that a post reads it once.
 /// </summary>
 static class RunningGroup
 {
-    [ThreadStatic] static GroupWorker? current;
-    [ThreadStatic] static bool inline;
+    [ThreadStatic] static Running? current;
 
-    public static GroupWorker? Current => current;
+    public static Running? Current => current;
 
-    /// <summary>The innermost handler on this thread was called directly by a Post stub, not by an executor.</summary>
-    public static bool Inline => inline;
-
-    public static (GroupWorker? Group, bool Inline) Enter(GroupWorker group, bool asInline)
+    public static Running? Enter(Running running)
     {
-        var saved = (current, inline);
-        current = group;
-        inline = asInline;
+        var saved = current;
+        current = running;
         return saved;
     }
 
-    public static void Restore((GroupWorker? Group, bool Inline) saved) => (current, inline) = saved;
+    public static void Restore(Running? saved) => current = saved;
+}
+
+/// <summary>A group running on a thread, inline or under its executor.</summary>
+sealed class Running(GroupWorker group, bool inline)
+{
+    public readonly GroupWorker Group = group;
+    public readonly bool Inline = inline;
 }
