@@ -121,6 +121,22 @@ public static class Pipeline
             current = StartLazily(message.GetType());
         var stage = current.StageOf(message.GetType());
 
+        // The stage's first post in memory: its stubs get their route now, and this message may run inline as theirs will.
+        if (stage.Route is null && transport is InMemoryTransport memory && memory.AddRoute(stage, message.GetType()) is { } route
+            && TryRunInline(route))
+        {
+            try
+            {
+                message.Invoke();
+            }
+            catch (Exception e)
+            {
+                InlineFailed(e, route);
+            }
+            InlineReturned(route);
+            return;
+        }
+
         // From a handler that runs inline: sent now, its group the sender. From one under an executor: handed to it.
         if (InMemoryTransport.InlineSender is { } sender)
         {

@@ -13,7 +13,8 @@ public sealed class WovenApp
     // an assembly to load or generic code to compile, which a program that never hops would pay for nothing.
     static readonly Dictionary<Assembly, WovenApp?> loaded = [];
 
-    readonly Dictionary<Type, StageInfo> stagesByMessageType = [];
+    // By name: the stages' types are resolved only when needed (see WovenStageAttribute).
+    readonly Dictionary<string, StageInfo> stagesByMessageType = new(StringComparer.Ordinal);
     readonly Dictionary<string, StageInfo> stagesByName;
     readonly Dictionary<string, GroupInfo> groupsByName;
 
@@ -39,10 +40,10 @@ public sealed class WovenApp
         {
             if (!groupsByName.TryGetValue(s.Group, out var group))
                 throw new InvalidOperationException($"{Name}: stage '{s.Name}' names group '{s.Group}', which the assembly does not declare. The woven assembly is damaged; rebuild it.");
-            var stage = new StageInfo(s.Name, group, s.MessageType, s.CopyArguments, s.BarrierAfter);
+            var stage = new StageInfo(s.Name, group, assembly, s.MessageTypeName, s.MessageType, s.CopyArguments, s.BarrierAfter);
             group.AddStage(stage);
             stages.Add(stage);
-            stagesByMessageType.Add(stage.MessageType, stage);
+            stagesByMessageType.Add(s.MessageTypeName, stage);
             stagesByName.Add(stage.Name, stage);
         }
         Stages = stages;
@@ -76,7 +77,7 @@ public sealed class WovenApp
         typeof(WovenApp).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
 
     public StageInfo StageOf(Type messageType) =>
-        stagesByMessageType.TryGetValue(messageType, out var stage)
+        messageType.Assembly == Assembly && stagesByMessageType.TryGetValue(messageType.FullName!, out var stage)
             ? stage
             : throw new InvalidOperationException($"{messageType.FullName} is not a message type of {Name}.");
 
@@ -104,11 +105,16 @@ public sealed class GroupInfo(string name, int rank, bool ownsState)
     public override string ToString() => Name;
 }
 
-public sealed class StageInfo(string name, GroupInfo group, Type messageType, bool copyArguments, string[] barrierAfter)
+public sealed class StageInfo(string name, GroupInfo group, Assembly assembly, string messageTypeName, Type? messageType,
+    bool copyArguments, string[] barrierAfter)
 {
+    Type? messageType = messageType;
+
     public string Name { get; } = name;
     public GroupInfo Group { get; } = group;
-    public Type MessageType { get; } = messageType;
+    /// <summary>The generated message type, resolved by name on first use.</summary>
+    public Type MessageType => messageType ??= assembly.GetType(messageTypeName, throwOnError: true)!;
+    public string MessageTypeName => messageTypeName;
     /// <summary>The message holds mutable objects: in memory it is copied, as a broker would.</summary>
     public bool CopyArguments { get; } = copyArguments;
     /// <summary>Stages after which the source must drain before posting here.</summary>
@@ -117,6 +123,9 @@ public sealed class StageInfo(string name, GroupInfo group, Type messageType, bo
     // An array, so that the source's check on every post enumerates without allocating.
     StageInfo[] barriers = [];
     internal StageInfo[] Barriers => barriers;
+
+    /// <summary>Where the in-memory transport runs this stage's posts; set on the stage's first post (see Pipeline.Post).</summary>
+    internal volatile StageRoute? Route;
 
     /// <summary>The source posted here since its last drain (the join rule's bookkeeping; see Pipeline.Post).</summary>
     internal volatile bool PostedSinceDrain;

@@ -368,7 +368,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             var attribute = new CustomAttribute(runtime.WovenStageConstructor);
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, stage.Name));
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, stage.Group.Name));
-            attribute.ConstructorArguments.Add(new CustomAttributeArgument(runtime.SystemType, messageTypes[stage]));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, messageTypes[stage].FullName.Replace('/', '+')));
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Boolean, stage.CopyArguments));
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(stringArray,
                 stage.BarrierAfter.Select(b => new CustomAttributeArgument(module.TypeSystem.String, b.Name)).ToArray()));

@@ -27,7 +27,9 @@ public sealed class RuntimeReferences
         FinishSourceInt = Method("Weaving.Pipeline", "FinishSource", 1);
         WovenAssemblyConstructor = Constructor("Weaving.Woven.WovenAssemblyAttribute", 2);
         WovenGroupConstructor = Constructor("Weaving.Woven.WovenGroupAttribute", 3);
-        WovenStageConstructor = Constructor("Weaving.Woven.WovenStageAttribute", 5);
+        // The constructor that takes the message type's name: a Type argument would be parsed at every start-up.
+        WovenStageConstructor = module.ImportReference(findType("Weaving.Woven.WovenStageAttribute").Methods.First(m =>
+            m.IsConstructor && m.Parameters.Count == 5 && m.Parameters[2].ParameterType.FullName == "System.String"));
         SystemType = Type("System.Type");
         GetTypeFromHandle = Method("System.Type", "GetTypeFromHandle", 1);
         ObjectConstructor = Constructor("System.Object", 0);

@@ -40,10 +40,23 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
             byGroup = [];
             foreach (var worker in workers) byGroup.Add(worker.Group, worker);
         }
-        // Let the Post stubs find their group: the route field of each message type (absent in assemblies woven before it).
-        foreach (var stage in app.Stages)
-            stage.MessageType.GetField(StageRoute.FieldName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
-                ?.SetValue(null, new StageRoute(stage, WorkerOf(stage.Group)));
+    }
+
+    /// <summary>
+    /// Gives the Post stubs of <paramref name="stage"/> their route: the static field of its message type (absent in
+    /// assemblies woven before it), set on the stage's first post, from the message's own type, so that start-up
+    /// resolves no type by name. Null when the stage has a route already.
+    /// </summary>
+    internal StageRoute? AddRoute(StageInfo stage, Type messageType)
+    {
+        lock (drainGate)
+        {
+            if (stage.Route is not null) return null;
+            var route = new StageRoute(stage, WorkerOf(stage.Group));
+            messageType.GetField(StageRoute.FieldName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)?.SetValue(null, route);
+            stage.Route = route;
+            return route;
+        }
     }
 
     public void Send(in Envelope message) => Dispatch(null, message);
@@ -69,8 +82,13 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         foreach (var worker in workers)
             if (ReferenceEquals(worker.Group, group))
                 return worker;
-        throw new InvalidOperationException($"group {group.Name} is not one of {string.Join(", ", workers.Select(w => w.Group.Name))}.");
+        throw UnknownGroup(group);
     }
+
+    // Apart, so that compiling WorkerOf does not load System.Linq for a message nobody should ever see.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    InvalidOperationException UnknownGroup(GroupInfo group) =>
+        new($"group {group.Name} is not one of {string.Join(", ", workers.Select(w => w.Group.Name))}.");
 
     /// <summary>What the transport measured and decided, per group: for the trace at exit, a log line, a benchmark.</summary>
     public IReadOnlyList<GroupStatistics> Statistics =>
