@@ -48,6 +48,8 @@ sealed class GroupWorker
     // this thread before, and the start of a timed call.
     int nesting;
     Running? callerContext;
+    // The thread's leases when this thread keeps the claim between direct calls (see Leases), else null.
+    Leases? leasedBy;
     readonly Running asInline;
     readonly Running asQueued;
     long sampleStart;
@@ -105,7 +107,18 @@ sealed class GroupWorker
             if (from.Group.Group.Rank >= Group.Rank) return false;
         }
         if (Decision.RouteForPost() != GroupRoute.Inline) return false;
-        if (!TryClaimIdle()) return false;
+        if (from is not null)
+        {
+            // Inside a handler: the claim is kept until the outer handler returns (a lease), and taken once.
+            var leases = Leases.Current;
+            if (leasedBy != leases)
+            {
+                if (!TryClaimIdle()) return false;
+                leasedBy = leases;
+                leases.Add(this);
+            }
+        }
+        else if (!TryClaimIdle()) return false;
         if (from is null && !Pipeline.MayPostFromSourceWithoutDrain(stage))
         {
             // The join rule wants a drain first, which must not wait while this thread holds a claim. On the source the
@@ -136,10 +149,29 @@ sealed class GroupWorker
             sampleStart = 0;
             Decision.Update();
         }
-        RunningGroup.Restore(callerContext);
+        var caller = callerContext;
+        RunningGroup.Restore(caller);
         // After everything it sent was counted as received: the drain never sees a gap.
         Volatile.Write(ref finished, finished + 1);
+        if (leasedBy is not null) return;
         Release();
+        // The outer call of the source: the leases its handlers took end with it.
+        if (caller is null) Leases.CurrentIfAny?.ReleaseAll();
+    }
+
+    /// <summary>Ends the lease this thread held on the claim (see <see cref="Leases"/>).</summary>
+    public void EndLease()
+    {
+        leasedBy = null;
+        Release();
+    }
+
+    /// <summary>Ends the lease unless a handler of this group runs now on this thread; true when it ended.</summary>
+    public bool EndLeaseIfIdle()
+    {
+        if (nesting > 0) return false;
+        EndLease();
+        return true;
     }
 
     /// <summary>
@@ -181,6 +213,14 @@ sealed class GroupWorker
         {
             while (mayBlock && queue.Count >= capacity && !stopping)
             {
+                // Nothing this thread waits for may wait for a claim it keeps.
+                if (Leases.CurrentIfAny is { } leases)
+                {
+                    Monitor.Exit(gate);
+                    try { leases.ReleaseIdle(); }
+                    finally { Monitor.Enter(gate); }
+                    if (queue.Count < capacity) break;
+                }
                 blockedSenders++;
                 Monitor.Wait(gate);
                 blockedSenders--;
@@ -270,6 +310,7 @@ sealed class GroupWorker
         }
         // After everything it sent was counted as received: the drain never sees a gap.
         Volatile.Write(ref finished, finished + 1);
+        Leases.CurrentIfAny?.ReleaseAll();
     }
 
     void Work()
