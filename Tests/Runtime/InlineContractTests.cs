@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Runtime.Loader;
 using System.Text.RegularExpressions;
 using Weaving.Tests.Infrastructure;
 
@@ -94,6 +96,58 @@ public sealed partial class InlineContractTests
         // Before the stubs decided first, every post allocated its message: 112 bytes an event here.
         var allocated = long.Parse(AllocatedLine().Match(woven.StandardError).Groups[1].Value);
         Assert.IsTrue(allocated < events / 2, $"the process allocated {allocated} bytes for {events} events: {woven.StandardError}");
+    }
+
+    [TestMethod]
+    [DataRow("adaptive")]
+    [DataRow("always")]
+    [DataRow("never")]
+    [DataRow("alternate")]
+    public void Four_threads_posting_to_one_group_at_the_same_time_never_run_it_twice_at_once(string policy)
+    {
+        // StageLibrary's [Stage] OnMove updates a Dictionary and a counter, neither thread-safe: had two threads run the
+        // group at once (two direct calls, or a direct call beside its worker), moves would be lost or the dictionary
+        // broken. Four threads call it at once, each from outside any handler (a source of its own), so they race for the
+        // group's claim; the losers' posts become messages for its worker.
+        const int threads = 4, moves = 500_000;
+        var library = Fixtures.Get("StageLibrary");
+        var previous = Environment.GetEnvironmentVariable("WEAVING_INLINE");
+        // Read when the library's runtime starts, on its first post, in a load context of its own (its own Weaver.dll,
+        // so its own Pipeline): the tests run one at a time (MSTestSettings), so the variable is this test's meanwhile.
+        Environment.SetEnvironmentVariable("WEAVING_INLINE", policy);
+        try
+        {
+            var context = new LibraryContext(library.WovenDll);
+            var inventory = context.LoadFromAssemblyPath(library.WovenDll).GetType("Inventory", throwOnError: true)!;
+            var receive = inventory.GetMethod("Receive", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Action<string, int>>();
+            var report = inventory.GetMethod("Report", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<string>>();
+
+            using var start = new Barrier(threads);
+            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+            {
+                start.SignalAndWait();
+                receive("item" + t, moves);
+            }) { IsBackground = true }).ToList();
+            workers.ForEach(w => w.Start());
+            // A Dictionary written by two threads at once can loop forever: a stuck thread fails the test, not the run.
+            foreach (var worker in workers)
+                Assert.IsTrue(worker.Join(TimeSpan.FromMinutes(2)), $"WEAVING_INLINE={policy}: a posting thread is stuck, as when OnMove runs on two threads at once.");
+
+            var expected = $"{threads * moves} moves; " + string.Join(", ", Enumerable.Range(0, threads).Select(t => $"item{t}={moves}"));
+            Assert.AreEqual(expected, report(), $"WEAVING_INLINE={policy}");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("WEAVING_INLINE", previous);
+        }
+    }
+
+    sealed class LibraryContext(string path) : AssemblyLoadContext("StageLibrary " + Guid.NewGuid())
+    {
+        readonly AssemblyDependencyResolver resolver = new(path);
+
+        protected override Assembly? Load(AssemblyName name) =>
+            resolver.ResolveAssemblyToPath(name) is { } file ? LoadFromAssemblyPath(file) : null;
     }
 
     static Dictionary<string, string> Policy(string policy) => new()
