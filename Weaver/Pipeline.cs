@@ -74,10 +74,19 @@ public static class Pipeline
         if (t is null) return 0;
         t.Drain();
         ForgetPostsSinceDrain();
+        TraceDecisions(t);
         var failed = t.FailedMessages;
         if (failed > 0)
             Console.Error.WriteLine($"weaving: {failed} message(s) failed; each is logged above with its stage and id.");
         return failed;
+    }
+
+    // WEAVING_TRACE=1: what the in-memory runtime decided for each group, on stderr, when the source finishes.
+    static void TraceDecisions(IPipelineTransport finished)
+    {
+        if (finished is not InMemoryTransport memory || Environment.GetEnvironmentVariable("WEAVING_TRACE") is not ("1" or "true")) return;
+        foreach (var group in memory.Statistics) Console.Error.WriteLine($"weaving: {group}");
+        Console.Error.WriteLine($"weaving: the process allocated {GC.GetTotalAllocatedBytes()} bytes");
     }
 
     /// <summary>Blocks until all work started so far has finished.</summary>
@@ -87,7 +96,25 @@ public static class Pipeline
         ForgetPostsSinceDrain();
     }
 
-    /// <summary>Hands a message to its stage. Called by the generated Post stubs.</summary>
+    /// <summary>
+    /// Called by a generated Post stub before it allocates anything: true when the stub may call the handler directly,
+    /// on this thread (the in-memory runtime measured that the group does not pay for a hop, and it is idle); the stub
+    /// then calls <see cref="InlineReturned"/> after the handler, and <see cref="InlineFailed"/> if it threw. False
+    /// under a broker transport (the route is null), and whenever the post must become a message for <see cref="Post"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool TryRunInline(StageRoute? route) => route is not null && route.Worker.TryEnterInline(route.Stage);
+
+    /// <summary>After a direct call that <see cref="TryRunInline"/> allowed, whether the handler returned or threw.</summary>
+    public static void InlineReturned(StageRoute route) => route.Worker.ExitInline();
+
+    /// <summary>A handler called directly by its Post stub threw: its message fails (rule 5 of the ordering contract).</summary>
+    public static void InlineFailed(Exception exception, StageRoute route)
+    {
+        ((InMemoryTransport)transport!).FailedInline(route.Stage, NextSourceId(), exception);
+    }
+
+    /// <summary>Hands a message to its stage. Called by the generated Post stubs when the post cannot run inline.</summary>
     public static void Post(StageMessage message)
     {
         var current = app;
@@ -95,23 +122,65 @@ public static class Pipeline
             current = StartLazily(message.GetType());
         var stage = current.StageOf(message.GetType());
 
+        // The stage's first post in memory: its stubs get their route now, and this message may run inline as theirs will.
+        if (stage.Route is null && transport is InMemoryTransport memory && memory.AddRoute(stage, message.GetType()) is { } route
+            && TryRunInline(route))
+        {
+            try
+            {
+                message.Invoke();
+            }
+            catch (Exception e)
+            {
+                InlineFailed(e, route);
+            }
+            InlineReturned(route);
+            return;
+        }
+
+        // From a handler that runs inline: sent now, its group the sender. From one under an executor: handed to it.
+        if (InMemoryTransport.InlineSender is { } sender)
+        {
+            sender.PostFromInline(new Envelope(stage, message, NextSourceId()));
+            return;
+        }
         if (GroupExecutor.TryPost(stage, message)) return;
 
         // Posted from the source: keep the join rule, then send.
-        foreach (var before in stage.BarrierAfter)
+        if (!MayPostFromSourceWithoutDrain(stage))
         {
-            if (!before.PostedSinceDrain) continue;
-            lock (gate)
-            {
-                transport!.Drain();
-                ForgetPostsSinceDrain();
-            }
-            break;
+            DrainForJoin();
+            stage.PostedSinceDrain = true;
         }
         if (!stage.Seeded && stage.Seeds.Count > 0 && transport is IStateExchange exchange) SendSeeds(stage, exchange);
+        transport!.Send(new Envelope(stage, message, NextSourceId()));
+    }
+
+    /// <summary>The drain the join rule asks for before a post from the source (which holds no claim while it waits).</summary>
+    internal static void DrainForJoin()
+    {
+        lock (gate)
+        {
+            transport!.Drain();
+            ForgetPostsSinceDrain();
+        }
+    }
+
+    // Ids only name messages in logs in memory; a handler running inline has none of its own, so its posts and its
+    // failure take the next id of the run.
+    static MessageId NextSourceId() => MessageId.Root(run, (ulong)(Interlocked.Increment(ref nextSequence) - 1));
+
+    /// <summary>
+    /// The join rule, for a post from the source: false when the source posted, since its last drain, to a stage after
+    /// which it must drain before posting to <paramref name="stage"/>. Otherwise records the post and returns true.
+    /// </summary>
+    internal static bool MayPostFromSourceWithoutDrain(StageInfo stage)
+    {
+        foreach (var before in stage.Barriers)
+            if (before.PostedSinceDrain)
+                return false;
         if (!stage.PostedSinceDrain) stage.PostedSinceDrain = true;
-        var envelope = new Envelope(stage, message, MessageId.Root(run, (ulong)(Interlocked.Increment(ref nextSequence) - 1)));
-        transport!.Send(envelope);
+        return true;
     }
 
     /// <summary>
@@ -138,7 +207,7 @@ public static class Pipeline
                 if (seed.Seeded) continue;
                 var snapshot = (StateSnapshot)Activator.CreateInstance(seed.MessageType)!;
                 snapshot.Capture();
-                exchange.Seed(new Envelope(seed, snapshot, MessageId.Root(run, (ulong)(Interlocked.Increment(ref nextSequence) - 1))));
+                exchange.Seed(new Envelope(seed, snapshot, NextSourceId()));
                 seed.Seeded = true;
             }
             stage.Seeded = true;
@@ -164,7 +233,12 @@ public static class Pipeline
             {
                 EnsureStarted(woven);
                 MessageId.NewRun(out run);
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => transport?.Drain();
+                AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+                {
+                    if (transport is not { } t) return;
+                    t.Drain();
+                    TraceDecisions(t);
+                };
             }
             return woven;
         }

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Collections.Frozen;
 using System.Reflection;
 using Weaving.Woven;
 
@@ -11,10 +9,12 @@ public sealed class WovenApp
     /// <summary>Name of the embedded resource that holds the stage map JSON.</summary>
     public const string StageMapResourceName = "Weaving.stages.json";
 
-    static readonly ConcurrentDictionary<Assembly, WovenApp?> loaded = new();
+    // Plain collections and loops here, no LINQ, frozen or concurrent dictionaries: each costs a woven program's start-up
+    // an assembly to load or generic code to compile, which a program that never hops would pay for nothing.
+    static readonly Dictionary<Assembly, WovenApp?> loaded = [];
 
-    // Looked up on every post: frozen, since the stages never change after load.
-    readonly FrozenDictionary<Type, StageInfo> stagesByMessageType;
+    // By name: the stages' types are resolved only when needed (see WovenStageAttribute).
+    readonly Dictionary<string, StageInfo> stagesByMessageType = new(StringComparer.Ordinal);
     readonly Dictionary<string, StageInfo> stagesByName;
     readonly Dictionary<string, GroupInfo> groupsByName;
 
@@ -25,24 +25,29 @@ public sealed class WovenApp
         BuildHash = woven.BuildHash;
         RuntimeVersion = woven.RuntimeVersion;
 
-        Groups = assembly.GetCustomAttributes<WovenGroupAttribute>()
-            .OrderBy(g => g.Rank).ThenBy(g => g.Name, StringComparer.Ordinal)
-            .Select(g => new GroupInfo(g.Name, g.Rank, g.OwnsState))
-            .ToArray();
-        groupsByName = Groups.ToDictionary(g => g.Name, StringComparer.Ordinal);
+        var groups = new List<GroupInfo>();
+        foreach (var g in assembly.GetCustomAttributes<WovenGroupAttribute>()) groups.Add(new GroupInfo(g.Name, g.Rank, g.OwnsState));
+        groups.Sort((a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : string.CompareOrdinal(a.Name, b.Name));
+        Groups = groups;
+        groupsByName = new Dictionary<string, GroupInfo>(StringComparer.Ordinal);
+        foreach (var group in groups) groupsByName.Add(group.Name, group);
 
+        var declared = new List<WovenStageAttribute>(assembly.GetCustomAttributes<WovenStageAttribute>());
+        declared.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         var stages = new List<StageInfo>();
-        foreach (var s in assembly.GetCustomAttributes<WovenStageAttribute>().OrderBy(s => s.Name, StringComparer.Ordinal))
+        stagesByName = new Dictionary<string, StageInfo>(StringComparer.Ordinal);
+        foreach (var s in declared)
         {
             if (!groupsByName.TryGetValue(s.Group, out var group))
                 throw new InvalidOperationException($"{Name}: stage '{s.Name}' names group '{s.Group}', which the assembly does not declare. The woven assembly is damaged; rebuild it.");
-            var stage = new StageInfo(s.Name, group, s.MessageType, s.CopyArguments, s.BarrierAfter) { Kind = s.Kind, SeedNames = s.Seeds };
+            var stage = new StageInfo(s.Name, group, assembly, s.MessageTypeName, s.MessageType, s.CopyArguments, s.BarrierAfter)
+                { Kind = s.Kind, SeedNames = s.Seeds };
             group.AddStage(stage);
             stages.Add(stage);
+            stagesByMessageType.Add(s.MessageTypeName, stage);
+            stagesByName.Add(stage.Name, stage);
         }
         Stages = stages;
-        stagesByMessageType = stages.ToFrozenDictionary(s => s.MessageType);
-        stagesByName = stages.ToDictionary(s => s.Name, StringComparer.Ordinal);
         foreach (var stage in stages)
             stage.ResolveBarriers(stagesByName);
     }
@@ -56,18 +61,24 @@ public sealed class WovenApp
     public IReadOnlyList<GroupInfo> Groups { get; }
 
     /// <summary>The woven app in <paramref name="assembly"/>, or null when the assembly was not woven.</summary>
-    public static WovenApp? TryLoad(Assembly assembly) => loaded.GetOrAdd(assembly, static a =>
+    public static WovenApp? TryLoad(Assembly assembly)
     {
-        var woven = a.GetCustomAttribute<WovenAssemblyAttribute>();
-        return woven is null ? null : new WovenApp(a, woven);
-    });
+        lock (loaded)
+        {
+            if (loaded.TryGetValue(assembly, out var app)) return app;
+            var woven = assembly.GetCustomAttribute<WovenAssemblyAttribute>();
+            app = woven is null ? null : new WovenApp(assembly, woven);
+            loaded.Add(assembly, app);
+            return app;
+        }
+    }
 
     /// <summary>Version of this runtime, as the weaver records it in woven assemblies.</summary>
     public static string CurrentRuntimeVersion { get; } =
         typeof(WovenApp).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
 
     public StageInfo StageOf(Type messageType) =>
-        stagesByMessageType.TryGetValue(messageType, out var stage)
+        messageType.Assembly == Assembly && stagesByMessageType.TryGetValue(messageType.FullName!, out var stage)
             ? stage
             : throw new InvalidOperationException($"{messageType.FullName} is not a message type of {Name}.");
 
@@ -97,15 +108,27 @@ public sealed class GroupInfo(string name, int rank, bool ownsState)
     public override string ToString() => Name;
 }
 
-public sealed class StageInfo(string name, GroupInfo group, Type messageType, bool copyArguments, string[] barrierAfter)
+public sealed class StageInfo(string name, GroupInfo group, Assembly assembly, string messageTypeName, Type? messageType,
+    bool copyArguments, string[] barrierAfter)
 {
+    Type? messageType = messageType;
+
     public string Name { get; } = name;
     public GroupInfo Group { get; } = group;
-    public Type MessageType { get; } = messageType;
+    /// <summary>The generated message type, resolved by name on first use.</summary>
+    public Type MessageType => messageType ??= assembly.GetType(messageTypeName, throwOnError: true)!;
+    public string MessageTypeName => messageTypeName;
     /// <summary>The message holds mutable objects: in memory it is copied, as a broker would.</summary>
     public bool CopyArguments { get; } = copyArguments;
     /// <summary>Stages after which the source must drain before posting here.</summary>
-    public IReadOnlyList<StageInfo> BarrierAfter { get; private set; } = [];
+    public IReadOnlyList<StageInfo> BarrierAfter => barriers;
+
+    // An array, so that the source's check on every post enumerates without allocating.
+    StageInfo[] barriers = [];
+    internal StageInfo[] Barriers => barriers;
+
+    /// <summary>Where the in-memory transport runs this stage's posts; set on the stage's first post (see Pipeline.Post).</summary>
+    internal volatile StageRoute? Route;
     /// <summary>A handler's stage, or one that exchanges state with the source.</summary>
     public StageKind Kind { get; init; }
     /// <summary>Seed stages to send before the source's first post here in a run, when groups run in other processes.</summary>
@@ -121,8 +144,12 @@ public sealed class StageInfo(string name, GroupInfo group, Type messageType, bo
     {
         StageInfo Find(string n) => byName.TryGetValue(n, out var s) ? s
             : throw new InvalidOperationException($"stage '{Name}' names unknown stage '{n}'. The woven assembly is damaged; rebuild it.");
-        BarrierAfter = barrierAfter.Select(Find).ToArray();
-        Seeds = SeedNames.Select(Find).ToArray();
+        var resolved = new StageInfo[barrierAfter.Length];
+        for (var i = 0; i < resolved.Length; i++) resolved[i] = Find(barrierAfter[i]);
+        barriers = resolved;
+        var seeds = new StageInfo[SeedNames.Length];
+        for (var i = 0; i < seeds.Length; i++) seeds[i] = Find(SeedNames[i]);
+        Seeds = seeds;
     }
 
     public override string ToString() => Name;

@@ -25,6 +25,8 @@ public static class Commands
               --full                  the same with 15 measured runs per case, and more weaving rounds
               --throughput [--full]   throughput only: results/table.md and results/throughput.svg
               --weaving-time [--full] weaving time only: results/weaving-time.md
+              --whole-process [--full] [App.dll [args…]]  every TestAssemblies program (or the one given, with unwoven/ beside it)
+                                      started as a process, woven against unwoven: results/whole-process.md
               --probe [variants] [W,…] [runs]   quick stopwatch runs of the in-memory variants, for working on the runtime
               --probe broker [W,…] [runs]       the broker variants, with the CPU seconds per 1,000 events of each process
             RabbitMQ variants need a broker: WEAVING_RABBITMQ, else the local one, in a virtual host weaving-benchmark made with rabbitmqctl.
@@ -97,6 +99,27 @@ public static class Commands
         ThroughputReport.Write(results, ResultsDirectory(full), command, machine, notes);
         Console.WriteLine(File.ReadAllText(Path.Combine(ResultsDirectory(full), "table.md")));
         return results.Count == summary.BenchmarksCases.Length ? 0 : 1;
+    }
+
+    public static int RunWholeProcess(bool full, string[] args)
+    {
+        if (!WholeProcess.ProcessTimer.Available(out var why))
+        {
+            Console.Error.WriteLine($"benchmarks: {why}");
+            return 2;
+        }
+        var rest = args.Where(a => a != "--full").ToArray();
+        var programs = rest.Length > 0
+            ? [WholeProcess.ProgramBuild.FromPath(rest[0], rest[1..])]
+            : WholeProcess.ProgramBuild.TestAssemblies();
+        var command = $"dotnet run -c Release --project benchmarks -- {(full ? "--full" : "--short")}" + (rest.Length > 0 ? " --whole-process " + string.Join(' ', rest) : "");
+        var report = WholeProcess.WholeProcessComparison.Run(programs, full ? 5 : 3, command);
+        // A program given by path is not the table the README quotes.
+        var file = Path.Combine(rest.Length > 0 ? Path.Combine(RepoPaths.Root, "benchmarks", "results", "short") : ResultsDirectory(full), "whole-process.md");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, report);
+        Console.WriteLine(report);
+        return 0;
     }
 
     public static int RunWeavingTime(bool full)

@@ -104,18 +104,52 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             postStubs[(stage.Handler, stage.Carries.Count == 0 ? null : from)] = WritePostStub(stage, from, index++);
     }
 
-    // Captures the streamed values as the posting group sees them: the writer's state, or the group's copy.
+    // Decides before it allocates: when the runtime says the group runs inline here, the handler is called directly (the
+    // streamed values set as a message would bring them, a throw reported as the message's failure); otherwise a message
+    // is made, capturing the streamed values as the posting group sees them (the writer's state, or the group's copy).
     MethodDefinition WritePostStub(Stage stage, Group? from, int index)
     {
         var handler = stage.Handler;
         var type = messageTypes[stage];
+        var route = RouteField(type);
         var access = handler.Attributes & MethodAttributes.MemberAccessMask;
         var name = index == 0 ? $"<{handler.Name}>Post" : $"<{handler.Name}>Post{index + 1}";
         var stub = new MethodDefinition(name, access | MethodAttributes.Static | MethodAttributes.HideBySig, module.TypeSystem.Void);
         foreach (var p in handler.Parameters) stub.Parameters.Add(new ParameterDefinition(p.Name, ParameterAttributes.None, p.ParameterType));
         runtime.MarkGenerated(stub);
         var il = stub.Body.GetILProcessor();
-        il.Emit(OpCodes.Newobj, type.Methods.First(m => m.IsConstructor));
+        MethodReference StreamedValue(FieldPlan carried) =>
+            from is not null && copies.TryGetValue((carried.Field, from), out var copy) ? copy.Get : accessors[carried.Field].Get;
+
+        var asMessage = il.Create(OpCodes.Newobj, type.Methods.First(m => m.IsConstructor));
+        var returned = il.Create(OpCodes.Ldsfld, route);
+        il.Emit(OpCodes.Ldsfld, route);
+        il.Emit(OpCodes.Call, runtime.TryRunInline);
+        il.Emit(OpCodes.Brfalse, asMessage);
+
+        var tryStart = il.Create(OpCodes.Nop);
+        il.Append(tryStart);
+        foreach (var entry in carriedFields[stage])
+        {
+            il.Emit(OpCodes.Call, StreamedValue(entry.Key));
+            il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
+        }
+        foreach (var parameter in stub.Parameters) il.Emit(OpCodes.Ldarg, parameter);
+        il.Emit(OpCodes.Call, handler);
+        il.Emit(OpCodes.Leave, returned);
+        var failed = il.Create(OpCodes.Ldsfld, route);
+        il.Append(failed);
+        il.Emit(OpCodes.Call, runtime.InlineFailed);
+        il.Emit(OpCodes.Leave, returned);
+        il.Append(returned);
+        il.Emit(OpCodes.Call, runtime.InlineReturned);
+        il.Emit(OpCodes.Ret);
+        stub.Body.ExceptionHandlers.Add(new ExceptionHandler(ExceptionHandlerType.Catch)
+        {
+            TryStart = tryStart, TryEnd = failed, HandlerStart = failed, HandlerEnd = returned, CatchType = runtime.Exception,
+        });
+
+        il.Append(asMessage);
         for (var i = 0; i < handler.Parameters.Count; i++)
         {
             il.Emit(OpCodes.Dup);
@@ -124,10 +158,8 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         }
         foreach (var entry in carriedFields[stage])
         {
-            var field = entry.Key.Field;
-            var get = from is not null && copies.TryGetValue((field, from), out var copy) ? copy.Get : accessors[field].Get;
             il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Call, get);
+            il.Emit(OpCodes.Call, StreamedValue(entry.Key));
             il.Emit(OpCodes.Stfld, entry.Value);
         }
         il.Emit(OpCodes.Call, runtime.Post);
@@ -136,6 +168,16 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         handler.DeclaringType.Methods.Add(stub);
         touched.Add(stub);
         return stub;
+    }
+
+    // The stage's route, set by the in-memory runtime when it starts (null under a broker): one static field per message type.
+    FieldDefinition RouteField(TypeDefinition messageType)
+    {
+        var existing = messageType.Fields.FirstOrDefault(f => f.IsStatic && f.Name == runtime.StageRouteFieldName);
+        if (existing is not null) return existing;
+        var field = new FieldDefinition(runtime.StageRouteFieldName, FieldAttributes.Public | FieldAttributes.Static, runtime.StageRoute);
+        messageType.Fields.Add(field);
+        return field;
     }
 
     void WriteStateObject(Group group)
@@ -450,7 +492,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
                 var attribute = new CustomAttribute(runtime.WovenStageConstructor);
                 attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, SnapshotStageName(entry.Key, kind == 1)));
                 attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, entry.Key.Name));
-                attribute.ConstructorArguments.Add(new CustomAttributeArgument(runtime.SystemType, type));
+                attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, type.FullName.Replace('/', '+')));
                 attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Boolean, false));
                 attribute.ConstructorArguments.Add(new CustomAttributeArgument(stringArray, Array.Empty<CustomAttributeArgument>()));
                 attribute.Properties.Add(new CustomAttributeNamedArgument("Kind", new CustomAttributeArgument(runtime.StageKind, kind)));
@@ -461,7 +503,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             var attribute = new CustomAttribute(runtime.WovenStageConstructor);
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, stage.Name));
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, stage.Group.Name));
-            attribute.ConstructorArguments.Add(new CustomAttributeArgument(runtime.SystemType, messageTypes[stage]));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, messageTypes[stage].FullName.Replace('/', '+')));
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Boolean, stage.CopyArguments));
             attribute.ConstructorArguments.Add(new CustomAttributeArgument(stringArray,
                 stage.BarrierAfter.Select(b => new CustomAttributeArgument(module.TypeSystem.String, b.Name)).ToArray()));

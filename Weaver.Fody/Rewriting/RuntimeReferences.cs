@@ -23,12 +23,20 @@ public sealed class RuntimeReferences
         StateSnapshotCapture = Method("Weaving.StateSnapshot", "Capture", 0);
         StateSnapshotApply = Method("Weaving.StateSnapshot", "Apply", 0);
         StageKind = Type("Weaving.StageKind");
+        StageRoute = Type("Weaving.StageRoute");
+        TryRunInline = Method("Weaving.Pipeline", "TryRunInline", 1);
+        InlineReturned = Method("Weaving.Pipeline", "InlineReturned", 1);
+        InlineFailed = Method("Weaving.Pipeline", "InlineFailed", 2);
+        StageRouteFieldName = findType("Weaving.StageRoute").Fields.First(f => f.Name == "FieldName").Constant as string ?? "<Route>";
+        Exception = Type("System.Exception");
         StartSource = Method("Weaving.Pipeline", "StartSource", 1);
         FinishSourceVoid = Method("Weaving.Pipeline", "FinishSource", 0);
         FinishSourceInt = Method("Weaving.Pipeline", "FinishSource", 1);
         WovenAssemblyConstructor = Constructor("Weaving.Woven.WovenAssemblyAttribute", 2);
         WovenGroupConstructor = Constructor("Weaving.Woven.WovenGroupAttribute", 3);
-        WovenStageConstructor = Constructor("Weaving.Woven.WovenStageAttribute", 5);
+        // The constructor that takes the message type's name: a Type argument would be parsed at every start-up.
+        WovenStageConstructor = module.ImportReference(findType("Weaving.Woven.WovenStageAttribute").Methods.First(m =>
+            m.IsConstructor && m.Parameters.Count == 5 && m.Parameters[2].ParameterType.FullName == "System.String"));
         SystemType = Type("System.Type");
         GetTypeFromHandle = Method("System.Type", "GetTypeFromHandle", 1);
         ObjectConstructor = Constructor("System.Object", 0);
@@ -46,6 +54,13 @@ public sealed class RuntimeReferences
     public MethodReference StateSnapshotCapture { get; }
     public MethodReference StateSnapshotApply { get; }
     public TypeReference StageKind { get; }
+    public TypeReference StageRoute { get; }
+    /// <summary>Name of the static field, in each message type, that holds the stage's route.</summary>
+    public string StageRouteFieldName { get; }
+    public MethodReference TryRunInline { get; }
+    public MethodReference InlineReturned { get; }
+    public MethodReference InlineFailed { get; }
+    public TypeReference Exception { get; }
     public MethodReference StartSource { get; }
     public MethodReference FinishSourceVoid { get; }
     public MethodReference FinishSourceInt { get; }

@@ -5,10 +5,11 @@ using Weaving.Execution;
 namespace Weaving.InMemory;
 
 /// <summary>
-/// One group's queue, its worker thread, and the group's exclusive right to run (the claim). Whoever holds the claim runs
-/// the group's messages, one at a time: the worker, for the batch it took from the queue, or a sender running one message
-/// inline (see <see cref="TryClaimIdle"/>). The claim is what keeps "one message at a time per group" whichever thread
-/// runs the group.
+/// One group's queue, its worker thread (started on the first message queued, gone again once the group runs inline and
+/// its queue drained), and the group's exclusive right to run (the claim). Whoever holds the claim runs the group's
+/// messages, one at a time: the worker, for the batch it took from the queue, or a sender calling a handler directly
+/// (see <see cref="TryEnterInline"/>). The claim is what keeps "one message at a time per group" whichever thread runs
+/// the group.
 /// </summary>
 sealed class GroupWorker
 {
@@ -16,12 +17,15 @@ sealed class GroupWorker
     // of the core, so that on a busy machine it gives way to runnable work): a message that arrives within it costs the
     // sender no wake-up call.
     const int SpinsBeforeSleep = 64;
+    // Posts of a group to itself from an inline handler nest as direct calls (as in the unwoven program) this deep; a
+    // longer chain goes on through the executor, which runs it depth first without growing the stack.
+    const int MaxInlineNesting = 64;
 
     readonly InMemoryTransport transport;
     readonly GroupExecutor executor;
     readonly int capacity;
     readonly object gate = new();
-    readonly Thread thread;
+    Thread? thread;
     // The holder's scratch lists: only the holder of the claim touches them.
     readonly List<Envelope> outgoing = [];
     readonly List<HandlerFailure> failures = [];
@@ -39,55 +43,38 @@ sealed class GroupWorker
     long received;
     long receivedInline;
     long finished;
+    long threadsStarted;
+    // The inline holder's bookkeeping (only the holder of the claim touches it): nesting of direct calls, what ran on
+    // this thread before, and the start of a timed call.
+    int nesting;
+    Running? callerContext;
+    // The thread's leases when this thread keeps the claim between direct calls (see Leases), else null.
+    Leases? leasedBy;
+    readonly Running asInline;
+    readonly Running asQueued;
+    long sampleStart;
 
-    public GroupWorker(InMemoryTransport transport, GroupInfo group, int capacity)
+    public GroupWorker(InMemoryTransport transport, GroupInfo group, int capacity, InlinePolicy policy)
     {
         this.transport = transport;
         this.capacity = capacity;
         executor = new GroupExecutor(group);
-        thread = new Thread(Work) { IsBackground = true, Name = "weaving:" + group.Name };
+        Decision = new RouteDecision(policy);
+        asInline = new Running(this, inline: true);
+        asQueued = new Running(this, inline: false);
     }
 
     public GroupInfo Group => executor.Group;
 
-    /// <summary>What one message of this group costs to run on its sender's thread, measured when it runs inline.</summary>
-    public CostMeter InlineCost { get; } = new(0);
-
-    /// <summary>What one message costs to run on the worker, measured there.</summary>
-    public CostMeter QueuedCost { get; } = new(0);
-
-    /// <summary>What it costs a sender to put a message on this group's queue, wake-up call included, measured on enqueue.
-    /// Until a message has gone through the queue, a prior of half a microsecond.</summary>
-    public CostMeter SendCost { get; } = new(CostMeter.TicksFromMicroseconds(0.5));
-
-    /// <summary>What a message costs to run, in stopwatch ticks: the latest of the two estimates, inline or on the worker
-    /// (the other may be stale: a group that has been queuing for a while has not run inline since).</summary>
-    public double HandlerTicks => InlineCost.LastSampled >= QueuedCost.LastSampled ? InlineCost.Ticks : QueuedCost.Ticks;
-
-    /// <summary>
-    /// What a hop to this group costs, in stopwatch ticks: the sender's half as measured, and the worker's half (taking
-    /// the batch, the message's cache lines coming from the other core) taken to cost as much. The receiving half is not
-    /// timed on its own: most of it is cache misses inside the handler, which the handler's time on a busy machine
-    /// hides in noise.
-    /// </summary>
-    public double HopTicks => 2 * SendCost.Ticks;
-
-    /// <summary>
-    /// True once in 256 posts: the message is offered to run inline although the estimates say
-    /// queue, so that the inline cost is measured again (the load, or the handler's own cost, may have changed since).
-    /// Counted without a lock: a lost count only shifts the next try.
-    /// </summary>
-    public bool TimeToExplore() => (++explore & 255) == 0;
-
-    int explore;
+    public RouteDecision Decision { get; }
 
     // Queued messages are counted under the lock, inline ones by the claim holder: two counters, no atomic add.
     public long Received => Volatile.Read(ref received) + Volatile.Read(ref receivedInline);
     /// <summary>Messages that ran inline on a sender's thread (the rest went through the queue).</summary>
     public long RanInline => Volatile.Read(ref receivedInline);
     public long Finished => Volatile.Read(ref finished);
-
-    public void Start() => thread.Start();
+    /// <summary>How many times a worker thread was started for this group (0: it never had one).</summary>
+    public long ThreadsStarted => Interlocked.Read(ref threadsStarted);
 
     public void Stop()
     {
@@ -99,17 +86,141 @@ sealed class GroupWorker
     }
 
     /// <summary>
+    /// Called by a Post stub, before it allocates anything: true when the stub may call the handler directly, on this
+    /// thread, now; then it must call <see cref="ExitInline"/> after it. True when the group runs inline, the post goes
+    /// downstream (or comes from the source, or is the group's own post from a direct call), and the group is idle.
+    /// </summary>
+    public bool TryEnterInline(StageInfo stage)
+    {
+        var from = RunningGroup.Current;
+        if (from is not null)
+        {
+            if (from.Group == this)
+            {
+                // The group's own post, from its handler called directly on this thread: a nested call, as unwoven.
+                if (!from.Inline || nesting >= MaxInlineNesting) return false;
+                nesting++;
+                return true;
+            }
+            // Only downstream: the holder of a group then only ever waits on groups of higher rank, which never wait on
+            // it, so claims cannot deadlock, and an inline chain is at most as deep as the stage graph.
+            if (from.Group.Group.Rank >= Group.Rank) return false;
+        }
+        if (Decision.RouteForPost() != GroupRoute.Inline) return false;
+        if (from is not null)
+        {
+            // Inside a handler: the claim is kept until the outer handler returns (a lease), and taken once.
+            var leases = Leases.Current;
+            if (leasedBy != leases)
+            {
+                if (!TryClaimIdle()) return false;
+                leasedBy = leases;
+                leases.Add(this);
+            }
+        }
+        else if (!TryClaimIdle()) return false;
+        if (from is null && !Pipeline.MayPostFromSourceWithoutDrain(stage))
+        {
+            // The join rule wants a drain first, which must not wait while this thread holds a claim. On the source the
+            // thread holds no other claim: give this one back, drain, and try again.
+            Release();
+            Pipeline.DrainForJoin();
+            if (!TryClaimIdle()) return false;
+            if (!Pipeline.MayPostFromSourceWithoutDrain(stage))
+            {
+                Release();
+                return false;
+            }
+        }
+        nesting = 1;
+        callerContext = RunningGroup.Enter(asInline);
+        Volatile.Write(ref receivedInline, receivedInline + 1);
+        sampleStart = Decision.InlineCost.ShouldSample() ? Stopwatch.GetTimestamp() : 0;
+        return true;
+    }
+
+    /// <summary>After a direct call that <see cref="TryEnterInline"/> allowed, whether the handler returned or threw.</summary>
+    public void ExitInline()
+    {
+        if (--nesting > 0) return;
+        if (sampleStart != 0)
+        {
+            Decision.InlineCost.Add(sampleStart, Stopwatch.GetTimestamp());
+            sampleStart = 0;
+            Decision.Update();
+        }
+        var caller = callerContext;
+        RunningGroup.Restore(caller);
+        // After everything it sent was counted as received: the drain never sees a gap.
+        Volatile.Write(ref finished, finished + 1);
+        if (leasedBy is not null) return;
+        Release();
+        // The outer call of the source: the leases its handlers took end with it.
+        if (caller is null) Leases.CurrentIfAny?.ReleaseAll();
+    }
+
+    /// <summary>Ends the lease this thread held on the claim (see <see cref="Leases"/>).</summary>
+    public void EndLease()
+    {
+        leasedBy = null;
+        Release();
+    }
+
+    /// <summary>Ends the lease unless a handler of this group runs now on this thread; true when it ended.</summary>
+    public bool EndLeaseIfIdle()
+    {
+        if (nesting > 0) return false;
+        EndLease();
+        return true;
+    }
+
+    /// <summary>
+    /// A message posted by a handler of this group that runs inline on this thread, and that could not run as a direct
+    /// call: sent at once, in the order posted (the group is its sender), or, when it is the group's own and the direct
+    /// calls nest too deep, run here through the executor, which keeps the depth-first order without the stack.
+    /// </summary>
+    public void PostFromInline(in Envelope message)
+    {
+        if (message.Stage.Group != Group)
+        {
+            transport.Dispatch(this, message);
+            return;
+        }
+        var saved = RunningGroup.Enter(asQueued);
+        try
+        {
+            List<Envelope> sent = [];
+            List<HandlerFailure> failed = [];
+            executor.Execute(message, sent, failed);
+            foreach (var next in sent) transport.Dispatch(this, next);
+            if (failed.Count > 0) transport.Failed(failed);
+        }
+        finally
+        {
+            RunningGroup.Restore(saved);
+        }
+    }
+
+    /// <summary>
     /// Queues a message. Blocks while the queue is full when <paramref name="mayBlock"/> (a post downstream or from the
-    /// source), so a fast producer cannot run away from a slow stage.
+    /// source), so a fast producer cannot run away from a slow stage. Starts the worker when the group has none.
     /// </summary>
     public void Enqueue(in Envelope message, bool mayBlock)
     {
-        var sample = SendCost.ShouldSample();
+        var sample = Decision.SendCost.ShouldSample();
         var start = sample ? Stopwatch.GetTimestamp() : 0;
         lock (gate)
         {
             while (mayBlock && queue.Count >= capacity && !stopping)
             {
+                // Nothing this thread waits for may wait for a claim it keeps.
+                if (Leases.CurrentIfAny is { } leases)
+                {
+                    Monitor.Exit(gate);
+                    try { leases.ReleaseIdle(); }
+                    finally { Monitor.Enter(gate); }
+                    if (queue.Count < capacity) break;
+                }
                 blockedSenders++;
                 Monitor.Wait(gate);
                 blockedSenders--;
@@ -119,9 +230,19 @@ sealed class GroupWorker
             queue.Add(message);
             Volatile.Write(ref received, received + 1);
             queued = queue.Count;
-            if (sleeping) Monitor.PulseAll(gate);
+            if (thread is null && !stopping)
+            {
+                thread = new Thread(Work) { IsBackground = true, Name = "weaving:" + Group.Name };
+                threadsStarted++;
+                thread.Start();
+            }
+            else if (sleeping) Monitor.PulseAll(gate);
         }
-        if (sample) SendCost.Add(start, Stopwatch.GetTimestamp());
+        if (sample)
+        {
+            Decision.SendCost.Add(start, Stopwatch.GetTimestamp());
+            Decision.Update();
+        }
     }
 
     /// <summary>
@@ -129,7 +250,7 @@ sealed class GroupWorker
     /// has finished, and every message sent while the claim is held queues up behind; so running one message now, on the
     /// caller's thread, gives the group the same order and the same one-at-a-time execution as its worker would.
     /// </summary>
-    public bool TryClaimIdle()
+    bool TryClaimIdle()
     {
         if (queued != 0 || Volatile.Read(ref claim) != 0) return false;
         if (Interlocked.CompareExchange(ref claim, 1, 0) != 0) return false;
@@ -139,12 +260,11 @@ sealed class GroupWorker
             Release();
             return false;
         }
-        Volatile.Write(ref receivedInline, receivedInline + 1);
         return true;
     }
 
     /// <summary>Gives the claim back after <see cref="TryClaimIdle"/>; wakes the worker for what queued meanwhile.</summary>
-    public void Release()
+    void Release()
     {
         // A full fence: the worker may have seen the claim taken and gone to sleep; the read of the queue below then sees
         // what made it look, and wakes it.
@@ -155,32 +275,42 @@ sealed class GroupWorker
         transport.GroupWentIdle();
     }
 
-    /// <summary>Runs one message of this group on the calling thread, which holds the claim, and sends what it posted.</summary>
-    public void RunClaimed(in Envelope message, bool inline)
+    /// <summary>Runs one queued message on the worker, which holds the claim, and sends what it posted.</summary>
+    void RunQueued(in Envelope message)
     {
-        var meter = inline ? InlineCost : QueuedCost;
-        if (meter.ShouldSample())
+        var saved = RunningGroup.Enter(asQueued);
+        try
         {
-            var start = Stopwatch.GetTimestamp();
-            executor.Execute(message, outgoing, failures);
-            meter.Add(start, Stopwatch.GetTimestamp());
-        }
-        else
-            executor.Execute(message, outgoing, failures);
+            var meter = Decision.QueuedCost;
+            if (meter.ShouldSample())
+            {
+                var start = Stopwatch.GetTimestamp();
+                executor.Execute(message, outgoing, failures);
+                meter.Add(start, Stopwatch.GetTimestamp());
+                Decision.Update();
+            }
+            else
+                executor.Execute(message, outgoing, failures);
 
-        if (outgoing.Count > 0)
-        {
-            // By index: a message sent on may run inline and post to other groups, never to this one's lists.
-            for (var i = 0; i < outgoing.Count; i++) transport.Dispatch(this, outgoing[i]);
-            outgoing.Clear();
+            if (outgoing.Count > 0)
+            {
+                // By index: a message sent on may run inline and post to other groups, never to this one's lists.
+                for (var i = 0; i < outgoing.Count; i++) transport.Dispatch(this, outgoing[i]);
+                outgoing.Clear();
+            }
+            if (failures.Count > 0)
+            {
+                transport.Failed(failures);
+                failures.Clear();
+            }
         }
-        if (failures.Count > 0)
+        finally
         {
-            transport.Failed(failures);
-            failures.Clear();
+            RunningGroup.Restore(saved);
         }
         // After everything it sent was counted as received: the drain never sees a gap.
         Volatile.Write(ref finished, finished + 1);
+        Leases.CurrentIfAny?.ReleaseAll();
     }
 
     void Work()
@@ -188,13 +318,14 @@ sealed class GroupWorker
         while (TakeBatch())
         {
             foreach (ref readonly var message in CollectionsMarshal.AsSpan(batch))
-                RunClaimed(message, inline: false);
+                RunQueued(message);
             batch.Clear();
         }
     }
 
     // Takes everything queued, with the claim, which the worker keeps from one batch to the next while work is waiting.
-    // When there is none, gives the claim back, spins a little, then sleeps until a sender or a releasing holder wakes it.
+    // When there is none, gives the claim back, spins a little, then sleeps until a sender or a releasing holder wakes it;
+    // or, when the group now runs inline, ends the thread (the next message queued starts another).
     bool TakeBatch()
     {
         var spins = 0;
@@ -219,6 +350,11 @@ sealed class GroupWorker
                 }
                 if (spins >= SpinsBeforeSleep)
                 {
+                    if (queue.Count == 0 && Decision.Route == GroupRoute.Inline)
+                    {
+                        thread = null;
+                        return false;
+                    }
                     sleeping = true;
                     Monitor.Wait(gate);
                     sleeping = false;

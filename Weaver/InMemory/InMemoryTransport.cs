@@ -1,18 +1,19 @@
+using System.Reflection;
 using Weaving.Execution;
 
 namespace Weaving.InMemory;
 
 /// <summary>
-/// The default transport: every stage group has a worker thread and a bounded queue. A post blocks on a full queue only
-/// when it goes downstream (to a higher rank) or comes from the source, so a group posting to itself, or around a cycle,
-/// never blocks.
+/// The default transport: every stage group may have a worker thread and a bounded queue. A post blocks on a full queue
+/// only when it goes downstream (to a higher rank) or comes from the source, so a group posting to itself, or around a
+/// cycle, never blocks.
 /// <para>
-/// A hop costs something: a lock, a wake-up call when the worker sleeps, the message's cache lines moving to another
-/// core. When a group's handlers cost less than that, queuing their messages makes the pipeline slower than the program
-/// it came from. So the transport measures both, per group: what a message costs to run, and what it costs to hand one
-/// over. A message whose group is idle and cheaper to run than to hand over runs inline, on the sender's thread, right
-/// away (see <see cref="GroupWorker.TryClaimIdle"/> for why that keeps the ordering contract). Otherwise it is queued,
-/// and the worker takes its queue a batch at a time.
+/// A hop costs something: a message object, a lock, a wake-up call when the worker sleeps, the message's cache lines
+/// moving to another core. When a group's handlers cost less than that, queuing their messages makes the pipeline
+/// slower than the program it came from. So the transport measures both, per group (<see cref="RouteDecision"/>), and a
+/// group that does not pay for its hop runs inline: its Post stubs call the handler directly, on the sender's thread,
+/// allocating nothing (see <see cref="GroupWorker.TryEnterInline"/> for why that keeps the ordering contract). A group
+/// gets a worker thread when its first message is queued; a program whose groups all run inline starts none.
 /// </para>
 /// </summary>
 public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTransport
@@ -22,46 +23,58 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     readonly object drainGate = new();
     volatile int drainWaiters;
     long failed;
-    // WEAVING_INLINE=always|never overrides the measured choice: for comparing the two in benchmarks, not for use.
-    static readonly int inlineMode = Environment.GetEnvironmentVariable("WEAVING_INLINE") switch { "always" => 1, "never" => 2, _ => 0 };
 
     public long FailedMessages => Interlocked.Read(ref failed);
 
+    /// <summary>WEAVING_INLINE: the measured choice, or a fixed one for tests and comparisons.</summary>
+    public InlinePolicy Policy { get; } = InlinePolicies.FromEnvironment();
+
     public void Start(WovenApp app)
     {
-        workers = app.Groups.Select(g => new GroupWorker(this, g, queueCapacity)).ToArray();
+        // Loops, not LINQ: generic code to compile at start-up is time a program that never hops would lose.
+        workers = new GroupWorker[app.Groups.Count];
+        for (var i = 0; i < workers.Length; i++) workers[i] = new GroupWorker(this, app.Groups[i], queueCapacity, Policy);
         // A few groups: a scan by reference beats hashing.
-        if (workers.Length > 8) byGroup = workers.ToDictionary(w => w.Group);
-        foreach (var worker in workers) worker.Start();
+        if (workers.Length > 8)
+        {
+            byGroup = [];
+            foreach (var worker in workers) byGroup.Add(worker.Group, worker);
+        }
+    }
+
+    /// <summary>
+    /// Gives the Post stubs of <paramref name="stage"/> their route: the static field of its message type (absent in
+    /// assemblies woven before it), set on the stage's first post, from the message's own type, so that start-up
+    /// resolves no type by name. Null when the stage has a route already.
+    /// </summary>
+    internal StageRoute? AddRoute(StageInfo stage, Type messageType)
+    {
+        lock (drainGate)
+        {
+            if (stage.Route is not null) return null;
+            var route = new StageRoute(stage, WorkerOf(stage.Group));
+            messageType.GetField(StageRoute.FieldName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)?.SetValue(null, route);
+            stage.Route = route;
+            return route;
+        }
     }
 
     public void Send(in Envelope message) => Dispatch(null, message);
 
-    /// <summary>Hands a message to its group, from the source (<paramref name="sender"/> null) or from a group.</summary>
+    /// <summary>Queues a message for its group, from the source (<paramref name="sender"/> null) or from a group.</summary>
     internal void Dispatch(GroupWorker? sender, Envelope message)
     {
         if (message.Stage.CopyArguments)
             message = message with { Message = MessageCodec.Clone(message.Message) };
         var target = WorkerOf(message.Stage.Group);
-
-        // Inline only downstream: the holder of a group then only ever waits on groups of higher rank, which never wait
-        // on it, so claims cannot deadlock, and an inline chain is at most as deep as the stage graph.
-        if ((sender is null || sender.Group.Rank < target.Group.Rank)
-            && (inlineMode == 1 || inlineMode == 0 && (target.HandlerTicks < target.HopTicks || target.TimeToExplore()))
-            && target.TryClaimIdle())
-        {
-            try
-            {
-                target.RunClaimed(message, inline: true);
-            }
-            finally
-            {
-                target.Release();
-            }
-            return;
-        }
         target.Enqueue(message, mayBlock: sender is null || sender.Group.Rank < target.Group.Rank);
     }
+
+    /// <summary>
+    /// The group of the handler that runs on this thread as a direct call from its Post stub, or null when the innermost
+    /// handler here runs under an executor (or none runs): a post made there is sent at once, with that group as sender.
+    /// </summary>
+    internal static GroupWorker? InlineSender => RunningGroup.Current is { Inline: true } running ? running.Group : null;
 
     GroupWorker WorkerOf(GroupInfo group)
     {
@@ -69,13 +82,20 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         foreach (var worker in workers)
             if (ReferenceEquals(worker.Group, group))
                 return worker;
-        throw new InvalidOperationException($"group {group.Name} is not one of {string.Join(", ", workers.Select(w => w.Group.Name))}.");
+        throw UnknownGroup(group);
     }
 
-    /// <summary>What the transport measured and decided, per group: for a stage map, a log line, a benchmark.</summary>
+    // Apart, so that compiling WorkerOf does not load System.Linq for a message nobody should ever see.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    InvalidOperationException UnknownGroup(GroupInfo group) =>
+        new($"group {group.Name} is not one of {string.Join(", ", workers.Select(w => w.Group.Name))}.");
+
+    /// <summary>What the transport measured and decided, per group: for the trace at exit, a log line, a benchmark.</summary>
     public IReadOnlyList<GroupStatistics> Statistics =>
-        workers.Select(w => new GroupStatistics(w.Group.Name,
-            Math.Round(CostMeter.MicrosecondsFromTicks(w.HandlerTicks), 3), Math.Round(CostMeter.MicrosecondsFromTicks(w.HopTicks), 3), w.Received, w.RanInline))
+        workers.Select(w => new GroupStatistics(w.Group.Name, w.Decision.Route,
+            Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HandlerTicks), 3),
+            Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HopTicks), 3),
+            w.Received, w.RanInline, w.Decision.Switches, w.ThreadsStarted))
             .ToArray();
 
     internal void Failed(List<HandlerFailure> failures)
@@ -85,6 +105,13 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
             Interlocked.Increment(ref failed);
             Console.Error.WriteLine($"weaving: {failure}{Environment.NewLine}{failure.Exception}");
         }
+    }
+
+    /// <summary>A handler called directly by its Post stub threw: the message it stood for failed.</summary>
+    internal void FailedInline(StageInfo stage, MessageId id, Exception exception)
+    {
+        Interlocked.Increment(ref failed);
+        Console.Error.WriteLine($"weaving: stage {stage.Name} failed message {id} (run inline): {exception.GetType().FullName}: {exception.Message}{Environment.NewLine}{exception}");
     }
 
     internal void GroupWentIdle()
@@ -139,8 +166,18 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     }
 }
 
+/// <param name="Route">how the group's messages run now</param>
 /// <param name="HandlerMicroseconds">measured cost of running one message of the group</param>
-/// <param name="HopMicroseconds">measured cost of queuing one for it (a prior of 1 µs until one was queued)</param>
+/// <param name="HopMicroseconds">measured cost of a hop to it (a prior of 1 µs until one was queued)</param>
 /// <param name="Messages">messages the group received</param>
 /// <param name="RanInline">of those, how many ran inline on their sender's thread</param>
-public sealed record GroupStatistics(string Group, double HandlerMicroseconds, double HopMicroseconds, long Messages, long RanInline);
+/// <param name="Switches">how many times its route changed</param>
+/// <param name="WorkerThreads">how many times a worker thread was started for it</param>
+public sealed record GroupStatistics(string Group, GroupRoute Route, double HandlerMicroseconds, double HopMicroseconds,
+    long Messages, long RanInline, long Switches, long WorkerThreads)
+{
+    /// <summary>One line of the trace at exit (WEAVING_TRACE=1).</summary>
+    public override string ToString() =>
+        $"group {Group}: {Route.ToString().ToLowerInvariant()}, handler {HandlerMicroseconds:0.###} µs, hop {HopMicroseconds:0.###} µs, " +
+        $"{Messages} messages ({RanInline} inline), {Switches} switches, {WorkerThreads} worker threads";
+}

@@ -21,18 +21,35 @@ public sealed class WovenGroupAttribute(string name, int rank, bool ownsState) :
     public bool OwnsState { get; } = ownsState;
 }
 
-/// <summary>A stage: a handler whose calls were cut, with its generated message type.</summary>
-/// <param name="copyArguments">The message holds mutable objects, so in memory it is copied as the broker would.</param>
-/// <param name="barrierAfter">Stages which, when the source posted to them since the last drain, make the source drain
-/// before posting to this one (the join rule of the ordering contract).</param>
+/// <summary>A stage: a handler whose calls were cut, with its generated message type. <see cref="CopyArguments"/>: the
+/// message holds mutable objects, so in memory it is copied as the broker would. <see cref="BarrierAfter"/>: stages which,
+/// when the source posted to them since the last drain, make the source drain before posting to this one (the join rule
+/// of the ordering contract).</summary>
 [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
-public sealed class WovenStageAttribute(string name, string group, Type messageType, bool copyArguments, string[] barrierAfter) : Attribute
+public sealed class WovenStageAttribute : Attribute
 {
-    public string Name { get; } = name;
-    public string Group { get; } = group;
-    public Type MessageType { get; } = messageType;
-    public bool CopyArguments { get; } = copyArguments;
-    public string[] BarrierAfter { get; } = barrierAfter;
+    /// <summary>The message type by its name in the woven assembly (<c>Program+&lt;OnWord&gt;Message</c>), as the weaver
+    /// emits it: reading a <see cref="Type"/> from an attribute parses its name, which costs a program's start-up a few
+    /// milliseconds and megabytes; a name is resolved only when a message of the stage is read from a broker.</summary>
+    public WovenStageAttribute(string name, string group, string messageTypeName, bool copyArguments, string[] barrierAfter)
+    {
+        Name = name;
+        Group = group;
+        MessageTypeName = messageTypeName;
+        CopyArguments = copyArguments;
+        BarrierAfter = barrierAfter;
+    }
+
+    /// <summary>The message type itself, for code written by hand.</summary>
+    public WovenStageAttribute(string name, string group, Type messageType, bool copyArguments, string[] barrierAfter)
+        : this(name, group, messageType.FullName!, copyArguments, barrierAfter) => MessageType = messageType;
+
+    public string Name { get; }
+    public string Group { get; }
+    public string MessageTypeName { get; }
+    public Type? MessageType { get; }
+    public bool CopyArguments { get; }
+    public string[] BarrierAfter { get; }
     /// <summary>A handler's stage, or one that exchanges state with the source.</summary>
     public StageKind Kind { get; set; }
     /// <summary>Seed stages whose snapshot the source sends before its first post here in a run (across processes).</summary>

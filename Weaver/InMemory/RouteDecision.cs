@@ -1,0 +1,82 @@
+namespace Weaving.InMemory;
+
+/// <summary>
+/// Decides, for one group, whether a hop pays: what a message costs to run (measured inline and on the worker) against
+/// what it costs to hand one over. As in heartbeat scheduling, a group is promoted to its own worker only when its work
+/// is several hops' worth (<see cref="PromoteAt"/>), which bounds what the hops can cost to a fraction of the work; it
+/// goes back inline when the work falls under <see cref="DemoteAt"/> hops, the gap between the two keeping a group whose
+/// cost sits near the line from switching on every sample.
+/// </summary>
+sealed class RouteDecision(InlinePolicy policy)
+{
+    public const double PromoteAt = 8;
+    public const double DemoteAt = 4;
+    const int EvidenceSamples = 4;
+    // What a sender measures on enqueue (a lock, a list add: tens of nanoseconds) is only part of a hop: the message
+    // object, the executor, the message's cache lines moving to the worker's core and, when it sleeps, waking it make
+    // the rest. Measured end to end on two cores (WEAVING_INLINE=never against always, tiny handlers), a hop costs a
+    // few hundred nanoseconds of CPU when the worker is awake and microseconds when it must be woken: a hop is taken to
+    // cost at least this much.
+    static readonly double MinimumHopTicks = CostMeter.TicksFromMicroseconds(1);
+    // Under InlinePolicy.Alternate, the route changes every this many posts.
+    const int AlternateEvery = 7;
+
+    volatile GroupRoute route = policy == InlinePolicy.Never ? GroupRoute.Hop : GroupRoute.Inline;
+    int posts;
+    long switches;
+
+    public InlinePolicy Policy { get; } = policy;
+
+    /// <summary>What one message costs when it runs on its sender's thread (nested inline calls included).</summary>
+    public CostMeter InlineCost { get; } = new(0);
+
+    /// <summary>What one message costs when it runs on the worker.</summary>
+    public CostMeter QueuedCost { get; } = new(0);
+
+    /// <summary>What it costs a sender to queue a message, wake-up call included. Until one was queued, a prior of half a
+    /// microsecond.</summary>
+    public CostMeter SendCost { get; } = new(CostMeter.TicksFromMicroseconds(0.5));
+
+    /// <summary>The latest of the two handler estimates (the other may be stale: a group that has been queuing for a while
+    /// has not run inline since).</summary>
+    public double HandlerTicks => InlineCost.LastSampled >= QueuedCost.LastSampled ? InlineCost.Ticks : QueuedCost.Ticks;
+
+    /// <summary>
+    /// What a hop costs: the sender's half as measured, and the worker's half (taking the batch, the message's cache lines
+    /// coming from the other core) taken to cost as much, and never less than <see cref="MinimumHopTicks"/>.
+    /// </summary>
+    public double HopTicks => Math.Max(2 * SendCost.Ticks, MinimumHopTicks);
+
+    public GroupRoute Route => route;
+
+    /// <summary>How many times the route changed.</summary>
+    public long Switches => Volatile.Read(ref switches);
+
+    /// <summary>The route for the next post. Counted without a lock: a lost count only shifts an alternation.</summary>
+    public GroupRoute RouteForPost()
+    {
+        if (Policy != InlinePolicy.Alternate) return route;
+        var next = (++posts / AlternateEvery & 1) == 0 ? GroupRoute.Inline : GroupRoute.Hop;
+        if (next != route) Set(next);
+        return next;
+    }
+
+    /// <summary>Called after a new sample: follows the costs (adaptive policy only).</summary>
+    public void Update()
+    {
+        if (Policy != InlinePolicy.Adaptive) return;
+        // The first samples of a group also time the JIT compiling what its handler calls: one is no evidence.
+        if (route == GroupRoute.Inline && InlineCost.Samples < EvidenceSamples) return;
+        if (route == GroupRoute.Hop && QueuedCost.Samples < EvidenceSamples && InlineCost.LastSampled >= QueuedCost.LastSampled) return;
+        var handler = HandlerTicks;
+        var hop = HopTicks;
+        if (route == GroupRoute.Inline && handler > PromoteAt * hop) Set(GroupRoute.Hop);
+        else if (route == GroupRoute.Hop && handler < DemoteAt * hop) Set(GroupRoute.Inline);
+    }
+
+    void Set(GroupRoute next)
+    {
+        route = next;
+        Interlocked.Increment(ref switches);
+    }
+}
