@@ -62,6 +62,7 @@ try
     builder.Services.AddSingleton<BrokerConnection>();
     builder.Services.AddSingleton(new ProgramArguments(commandLine.ProgramArguments));
     builder.Services.AddSingleton<HostMetrics>();
+    var exporting = Telemetry.AddWhenConfigured(builder.Services, builder.Configuration, options, app);
     builder.Services.AddSingleton<HostExit>();
     builder.Services.AddSingleton<RabbitMqTransport>();
     if (selection.Groups.Count > 0) builder.Services.AddHostedService<GroupConsumersService>();
@@ -74,6 +75,9 @@ try
     host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Weaving.Host").LogInformation("{App} (build {Build}) on {Broker}: {Selection}",
         app.Name, app.BuildHash, broker.Redacted,
         string.Join(", ", [.. selection.RunsSource ? new[] { "source Main" } : [], .. selection.Groups.Select(g => "group " + g.Name)]));
+
+    if (exporting)
+        host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Weaving.Host").LogInformation("Exporting the meter and traces 'Weaving' over OTLP");
 
     // Before the program runs: its posts, and its handlers' posts, must reach this transport, not an in-memory one.
     var transport = host.Services.GetRequiredService<RabbitMqTransport>();

@@ -73,7 +73,9 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
         lock (gate)
         {
             EnsureOpen(current);
-            var activity = Activity.Current;
+            using var publish = HostMetrics.StartPublish(message.Stage.Name);
+            // Nobody listens to the host's spans: the program's own activity, if any, is still carried on.
+            var activity = publish ?? Activity.Current;
             var properties = WireFormat.StageMessageProperties(message.Stage.Name, message.Id, current.BuildHash, controlQueue,
                 activity?.Id, activity?.TraceStateString);
             // Announced before it exists: its completion cannot be reported before this.
