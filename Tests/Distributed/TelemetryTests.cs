@@ -155,6 +155,74 @@ public sealed class TelemetryTests
         StringAssert.Contains(metrics, "weaving.messages.processed");
     }
 
+    [TestMethod]
+    public void One_events_trace_crosses_the_stages_on_the_queues_from_the_sources_publish_to_the_next_groups()
+    {
+        // Reliable: Main posts OnEvent (group OnEvent), which posts OnResult (group OnEnd). Spans are made because an OTLP
+        // endpoint is configured (nothing answers there: exporting fails quietly, which is no concern of the run).
+        const int events = 40;
+        var fixture = Fixtures.Get("Reliable");
+        var layout = DistributedRun.Layout(fixture.WovenDll)!;
+        Broker.DeleteQueuesAsync(layout.AllQueues).GetAwaiter().GetResult();
+        var telemetry = new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{FreePort()}" };
+        var onEvent = layout.Group("OnEvent");
+        var onEnd = layout.GroupOf("OnResult");
+
+        using var source = HostProcess.Start("Main", ["--app", fixture.WovenDll, "--stage", "Main", "--", $"{events}"], null, telemetry);
+        HostProcess? group = null;
+        try
+        {
+            var fromSource = WaitForMessages(onEvent.Queue, events, source);
+            var sourceSpans = fromSource.Select(Parse).ToList();
+            var traces = sourceSpans.Select(s => s.TraceId).ToHashSet();
+            Assert.HasCount(events, traces, "each event the source posts starts a trace of its own");
+
+            group = HostProcess.Start("OnEvent", ["--app", fixture.WovenDll, "--stage", "OnEvent"], null, telemetry);
+            // OnEnd's queue may also hold the source's OnEnd message (a trace of its own): the group's posts are OnResult.
+            var fromGroup = WaitForMessages(onEnd.Queue, events, group)
+                .Where(h => h.GetValueOrDefault("weaving-stage") == "OnResult").ToList();
+            Assert.IsNotEmpty(fromGroup);
+            foreach (var posted in fromGroup.Select(Parse))
+            {
+                Assert.Contains(posted.TraceId, traces, "the group's post is in the trace of the source's publish");
+                Assert.IsFalse(sourceSpans.Any(s => s.SpanId == posted.SpanId),
+                    "it was published by the group's own producer span (a child of its consumer span), not by the source's");
+            }
+        }
+        finally
+        {
+            group?.Terminate(TimeSpan.FromSeconds(60));
+            group?.Dispose();
+            source.Terminate(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    /// <summary>A message's trace, and the span that published it (its traceparent names the producer span).</summary>
+    static (string TraceId, string SpanId) Parse(Dictionary<string, string?> headers)
+    {
+        var traceParent = headers.GetValueOrDefault("traceparent");
+        Assert.IsNotNull(traceParent, $"a message without traceparent: {string.Join(", ", headers)}");
+        Assert.IsTrue(ActivityContext.TryParse(traceParent, null, out var context), $"not a W3C traceparent: {traceParent}");
+        return (context.TraceId.ToHexString(), context.SpanId.ToHexString());
+    }
+
+    /// <summary>
+    /// The headers of the messages in <paramref name="queue"/> once it holds <paramref name="count"/>, left in it (read
+    /// once: each read counts toward the quorum queue's delivery limit).
+    /// </summary>
+    static List<Dictionary<string, string?>> WaitForMessages(string queue, int count, HostProcess producer)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        uint held;
+        while ((held = Broker.CountAsync(queue).GetAwaiter().GetResult()) < count)
+        {
+            if (producer.HasExited || DateTime.UtcNow > deadline)
+                Assert.Fail($"{queue} holds {held} of {count} messages.{Environment.NewLine}--- {producer.Role} ---{Environment.NewLine}{producer.StandardErrorSoFar}");
+            Thread.Sleep(200);
+        }
+        return Broker.PeekAsync(queue, count).GetAwaiter().GetResult();
+    }
+
     static int FreePort()
     {
         using var socket = new TcpListener(IPAddress.Loopback, 0);
