@@ -9,10 +9,27 @@ public sealed class HostMetrics
     public const string Name = "Weaving";
     public static readonly ActivitySource Activities = new(Name);
 
+    /// <summary>
+    /// The producer span of one message to <paramref name="stage"/>, a child of <paramref name="traceParent"/> (a W3C
+    /// traceparent) or else of the current activity; null when nobody listens. Its id is the traceparent the message
+    /// carries, so that the consumer's span, and everything after it, is in the same trace.
+    /// </summary>
+    public static Activity? StartPublish(string stage, string? traceParent = null, string? traceState = null)
+    {
+        if (!Activities.HasListeners()) return null;
+        var parent = traceParent is not null && ActivityContext.TryParse(traceParent, traceState, out var parsed) ? parsed
+            : Activity.Current?.Context ?? default;
+        var activity = Activities.StartActivity(stage + " publish", ActivityKind.Producer, parent);
+        activity?.SetTag("messaging.system", "rabbitmq");
+        activity?.SetTag("messaging.operation.type", "publish");
+        return activity;
+    }
+
     readonly Counter<long> processed;
     readonly Counter<long> failed;
     readonly Counter<long> deadLettered;
     readonly Counter<long> duplicates;
+    readonly UpDownCounter<long> inFlight;
 
     public HostMetrics(IMeterFactory meterFactory)
     {
@@ -21,10 +38,12 @@ public sealed class HostMetrics
         failed = meter.CreateCounter<long>("weaving.messages.failed", "{message}", "Messages whose handler threw.");
         deadLettered = meter.CreateCounter<long>("weaving.messages.dead_lettered", "{message}", "Messages moved to a dead-letter queue: failed, undecodable, of another build or stage.");
         duplicates = meter.CreateCounter<long>("weaving.messages.duplicates", "{message}", "Deliveries of a message the group had already run, acknowledged without running.");
+        inFlight = meter.CreateUpDownCounter<long>("weaving.messages.in_flight", "{message}", "Deliveries a group took and has not settled yet: running, or waiting for their posts' confirms.");
     }
 
     public void Processed(string group, long count = 1) => processed.Add(count, new KeyValuePair<string, object?>("weaving.group", group));
     public void Failed(string group, long count = 1) => failed.Add(count, new KeyValuePair<string, object?>("weaving.group", group));
     public void DeadLettered(string group, long count = 1) => deadLettered.Add(count, new KeyValuePair<string, object?>("weaving.group", group));
+    public void InFlight(string group, long change) => inFlight.Add(change, new KeyValuePair<string, object?>("weaving.group", group));
     public void Duplicate(string group) => duplicates.Add(1, new KeyValuePair<string, object?>("weaving.group", group));
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using Weaving;
 using Weaving.Host;
 using Weaving.Host.Hosting;
@@ -10,15 +11,20 @@ using Weaving.Host.Messaging;
 using Weaving.Host.Startup;
 
 // Runtime.Host --app <woven dll> --stage <name>[,<name>…] [--rabbitmq <amqp uri>] [--prefetch <n>] [--retries <n>] [-- <program args>]
+// (Runtime.Host --help for all of it)
 // stdout belongs to the program; everything the host says goes to stderr.
 try
 {
-    var commandLine = CommandLine.Parse(args);
+    var commandLine = CommandLine.Parse(args, Console.Out);
+    if (commandLine.HelpShown) return ExitCodes.Success;
 
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
-    builder.Configuration.AddCommandLine(commandLine.HostArguments, CommandLine.SwitchMappings.ToDictionary());
+    // Last, so that it wins over appsettings.json and the environment.
+    builder.Configuration.AddInMemoryCollection(commandLine.Settings);
     var section = builder.Configuration.GetSection(WeavingOptions.Section);
-    builder.Services.Configure<WeavingOptions>(section);
+    // Checked before anything runs: the broker opens before the generic host's own start-time validation.
+    builder.Services.AddOptions<WeavingOptions>().Bind(section).ValidateOnStart();
+    builder.Services.AddSingleton<IValidateOptions<WeavingOptions>, WeavingOptionsValidator>();
     builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
     builder.Logging.ClearProviders();
     builder.Logging.AddSimpleConsole(o =>
@@ -47,14 +53,6 @@ try
         return ExitCodes.Success;
     }
     var selection = StageSelection.Parse(app, options.Stage);
-    if (options.Prefetch == 0) throw new HostUsageException("--prefetch must be at least 1.");
-    if (options.Retries < 0) throw new HostUsageException("--retries must be 0 or more.");
-    if (options.MaxMessageBytes < 1) throw new HostUsageException("--max-message-bytes must be at least 1.");
-    if (options.ReconnectTimeout < TimeSpan.Zero) throw new HostUsageException("Weaving:ReconnectTimeout must not be negative.");
-    if (options.Heartbeat < TimeSpan.FromSeconds(1)) throw new HostUsageException("Weaving:Heartbeat must be at least 1 second.");
-    if (options.MaxHeldBytes < 1) throw new HostUsageException("Weaving:MaxHeldBytes must be at least 1.");
-    if (options.DeliveryLimit < 1) throw new HostUsageException("Weaving:DeliveryLimit must be at least 1.");
-    if (options.ShutdownTimeout < TimeSpan.Zero) throw new HostUsageException("Weaving:ShutdownTimeout must not be negative.");
 
     // The generic host's own stop timeout must not cut ours short (GroupConsumersService abandons a handler at ours).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
@@ -64,17 +62,22 @@ try
     builder.Services.AddSingleton<BrokerConnection>();
     builder.Services.AddSingleton(new ProgramArguments(commandLine.ProgramArguments));
     builder.Services.AddSingleton<HostMetrics>();
+    var exporting = Telemetry.AddWhenConfigured(builder.Services, builder.Configuration, options, app);
     builder.Services.AddSingleton<HostExit>();
     builder.Services.AddSingleton<RabbitMqTransport>();
     if (selection.Groups.Count > 0) builder.Services.AddHostedService<GroupConsumersService>();
     if (selection.RunsSource) builder.Services.AddHostedService<SourceService>();
 
     using var host = builder.Build();
+    host.Services.GetRequiredService<IStartupValidator>().Validate();
     var broker = host.Services.GetRequiredService<BrokerConnection>();
     await broker.OpenAsync();
     host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Weaving.Host").LogInformation("{App} (build {Build}) on {Broker}: {Selection}",
         app.Name, app.BuildHash, broker.Redacted,
         string.Join(", ", [.. selection.RunsSource ? new[] { "source Main" } : [], .. selection.Groups.Select(g => "group " + g.Name)]));
+
+    if (exporting)
+        host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Weaving.Host").LogInformation("Exporting the meter and traces 'Weaving' over OTLP");
 
     // Before the program runs: its posts, and its handlers' posts, must reach this transport, not an in-memory one.
     var transport = host.Services.GetRequiredService<RabbitMqTransport>();
@@ -84,6 +87,11 @@ try
     await host.RunAsync();
     transport.Dispose();
     return exit.Code;
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"Runtime.Host: bad setting: {e.Message}.");
+    return ExitCodes.BadInput;
 }
 catch (HostUsageException e)
 {

@@ -74,6 +74,18 @@ public sealed class WeavingOptions
     /// </summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often a group host logs its progress (messages per second, in flight, failed) while it works; it says nothing
+    /// while idle. <c>00:00:00</c> turns it off.
+    /// </summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// OTLP endpoint the host exports its metrics and traces to; when unset, <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>; when
+    /// neither is set, nothing is exported.
+    /// </summary>
+    public string? Otlp { get; set; }
+
     /// <summary>Print the groups (or with <see cref="Json"/> the stage map) and exit.</summary>
     public bool List { get; set; }
 

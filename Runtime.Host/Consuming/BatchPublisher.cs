@@ -46,6 +46,8 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         }
         if (lastTag is { } tag) await session.ConsumeChannel.BasicAckAsync(tag, multiple: true, session.Lost.Token);
         counters.AddProcessed(batch.Count(f => f.Ran));
+        // Those of a lost session too: they were dropped above, and the broker delivers them again.
+        counters.Settled(batch.Count);
     }
 
     // Written again when a batch is published again after a reconnect: the same bytes, with the same ids. Its completion
@@ -57,7 +59,9 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         var unsent = 0;
         foreach (var post in posts.Envelopes)
         {
-            if (encoder.Encode(post, posts.Stage, posts.Id, posts.ReplyTo, posts.TraceParent, posts.TraceState) is { } message)
+            using var span = HostMetrics.StartPublish(post.Stage.Name, posts.TraceParent, posts.TraceState);
+            var (traceParent, traceState) = span is null ? (posts.TraceParent, posts.TraceState) : (span.Id, span.TraceStateString);
+            if (encoder.Encode(post, posts.Stage, posts.Id, posts.ReplyTo, traceParent, traceState) is { } message)
             {
                 await session.Publisher.PublishAsync(message);
                 sent?.Add(post.Id);

@@ -81,6 +81,7 @@ public sealed class GroupConsumer : IAsyncDisposable
 
     public GroupInfo Group => group;
     public long Processed => counters.Processed;
+    public GroupCounters Counters => counters;
 
     /// <summary>The message whose handler is running now, or null.</summary>
     public RunningMessage? Running => running;
@@ -258,6 +259,8 @@ public sealed class GroupConsumer : IAsyncDisposable
     {
         if (stopping || from.Epoch != Volatile.Read(ref epoch)) return;
         Interlocked.Increment(ref handling);
+        var written = false;
+        counters.Took();
         try
         {
             // Checked again after counting ourselves in: a session that ended meanwhile waits for us, or we see it ended.
@@ -280,10 +283,12 @@ public sealed class GroupConsumer : IAsyncDisposable
                 fatal(e);
                 return;
             }
-            finished.Writer.TryWrite(done);
+            // Settled (and counted out of flight) by the batch that publishes it.
+            written = finished.Writer.TryWrite(done);
         }
         finally
         {
+            if (!written) counters.Settled(1);
             Interlocked.Decrement(ref handling);
         }
     }

@@ -23,7 +23,7 @@ public sealed class GroupConsumersService(
         {
             foreach (var consumer in consumers)
                 await consumer.StartAsync(stoppingToken);
-            await Task.Delay(Timeout.Infinite, stoppingToken);
+            await new ProgressLog(options.Value.ProgressInterval, loggers.CreateLogger<ProgressLog>()).RunAsync(consumers, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
         catch (Exception e) when (exit.HasFailed) { logger.LogDebug(e, "starting the consumers"); /* reported through Fatal */ }

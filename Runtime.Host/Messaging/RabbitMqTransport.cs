@@ -50,6 +50,8 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     }
 
     // The control queue goes when its source has not used it for this long: longer than a source keeps reconnecting.
+    static readonly TimeSpan ClosingPatience = TimeSpan.FromSeconds(5);
+
     TimeSpan ControlQueueExpiry => TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(30).Ticks, 2 * options.Value.ReconnectTimeout.Ticks));
 
     public void Start(WovenApp wovenApp)
@@ -73,7 +75,9 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
         lock (gate)
         {
             EnsureOpen(current);
-            var activity = Activity.Current;
+            using var publish = HostMetrics.StartPublish(message.Stage.Name);
+            // Nobody listens to the host's spans: the program's own activity, if any, is still carried on.
+            var activity = publish ?? Activity.Current;
             var properties = WireFormat.StageMessageProperties(message.Stage.Name, message.Id, current.BuildHash, controlQueue,
                 activity?.Id, activity?.TraceStateString);
             // Announced before it exists: its completion cannot be reported before this.
@@ -352,20 +356,32 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
         {
             if (session is not { } current) return;
             session = null;
+            // The run is over: nobody will read its reports (a source that dies leaves the queue to expire). The control
+            // channel is closed first, its consumer with it, and the queue deleted from a channel of its own: deleting it
+            // from the channel that consumes it, while reports still arrive, could hold up the client's reading of the
+            // connection until its heartbeat ran out (about 20 s, then "End of stream"), whatever the token said.
+            var closed = Task.Run(async () =>
+            {
+                await current.DisposeAsync();
+                if (!current.Connection.IsOpen) return;
+                using var timeout = new CancellationTokenSource(ClosingPatience);
+                await using var channel = await current.Connection.CreateChannelAsync(cancellationToken: timeout.Token);
+                await channel.QueueDeleteAsync(controlQueue!, ifUnused: false, ifEmpty: false, cancellationToken: timeout.Token);
+                await channel.CloseAsync(timeout.Token);
+            });
             try
             {
-                // The run is over: nobody will read its reports (a source that dies leaves the queue to expire).
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                if (current.Connection.IsOpen && current.ControlChannel.IsOpen)
-                    current.ControlChannel.QueueDeleteAsync(controlQueue!, ifUnused: false, ifEmpty: false, cancellationToken: timeout.Token)
-                        .GetAwaiter().GetResult();
+                // Bounded here, not only by the token: the process must not wait on a client that does not answer.
+                if (!closed.Wait(ClosingPatience + TimeSpan.FromSeconds(1)))
+                    logger.LogWarning("Source: closing the control channel and deleting {ControlQueue} took longer than {Seconds} s; left to expire on its own",
+                        controlQueue, (ClosingPatience + TimeSpan.FromSeconds(1)).TotalSeconds);
             }
-            catch (Exception e) when (e is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
-                                           or IOException or OperationCanceledException or TimeoutException)
+            catch (AggregateException e) when (e.InnerException is RabbitMQ.Client.Exceptions.AlreadyClosedException
+                                                   or RabbitMQ.Client.Exceptions.OperationInterruptedException
+                                                   or IOException or OperationCanceledException or TimeoutException or ObjectDisposedException)
             {
-                logger.LogDebug("Source: could not delete {ControlQueue}: {Error}", controlQueue, e.Message);
+                logger.LogDebug("Source: could not delete {ControlQueue}: {Error}", controlQueue, e.InnerException.Message);
             }
-            current.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 

@@ -94,6 +94,48 @@ public static class Broker
         return HeadersAsText(result.BasicProperties);
     }
 
+    /// <summary>
+    /// The headers of the first <paramref name="count"/> messages in <paramref name="queue"/>, all left in it (never
+    /// acknowledged). Read through a consumer: a quorum queue with a single active consumer refuses basic.get.
+    /// </summary>
+    public static async Task<List<Dictionary<string, string?>>> PeekAsync(string queue, int count)
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var headers = new List<Dictionary<string, string?>>();
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var consumer = new RabbitMQ.Client.Events.AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            lock (headers)
+            {
+                headers.Add(HeadersAsText(delivery.BasicProperties));
+                if (headers.Count >= count) all.TrySetResult();
+            }
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
+        await all.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // Closing the channel returns them all to the queue.
+        await channel.CloseAsync();
+        lock (headers) return [.. headers];
+    }
+
+    /// <summary>Messages ready in <paramref name="queue"/>; 0 while it does not exist yet.</summary>
+    public static async Task<uint> CountAsync(string queue)
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+        {
+            return 0;
+        }
+    }
+
     static Dictionary<string, string?> HeadersAsText(IReadOnlyBasicProperties properties)
     {
         var headers = new Dictionary<string, string?>(StringComparer.Ordinal);

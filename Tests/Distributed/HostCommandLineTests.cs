@@ -9,6 +9,12 @@ public sealed class HostCommandLineTests
     static ProcessResult Host(params string[] args) =>
         ProcessRunner.Run("dotnet", [HostProcess.HostDll, .. args], TimeSpan.FromMinutes(1), workingDirectory: Fixtures.RepoRoot);
 
+    static ProcessResult HostWithEnvironment(Dictionary<string, string> environment, params string[] args)
+    {
+        using var running = ProcessRunner.Start("dotnet", [HostProcess.HostDll, .. args], environment, Fixtures.RepoRoot);
+        return running.WaitForExit(TimeSpan.FromMinutes(1));
+    }
+
     static void AssertOneClearLine(ProcessResult result, string expected)
     {
         Assert.AreNotEqual(0, result.ExitCode, $"bad input must fail: {result}");
@@ -53,11 +59,45 @@ public sealed class HostCommandLineTests
 
     [TestMethod]
     public void An_unknown_option_is_one_clear_line() =>
-        AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stages", "all"), "unknown option '--stages'");
+        AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stages", "all"), "Unrecognized command or argument '--stages' (see --help)");
 
     [TestMethod]
     public void A_negative_retry_count_is_one_clear_line() =>
-        AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stage", "all", "--retries", "-1"), "--retries must be 0 or more");
+        AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stage", "all", "--retries", "-1"), "bad setting: Weaving:Retries (--retries) must be 0 or more (0 fails a throwing handler's message at once), not -1");
+
+    [TestMethod]
+    public void A_bad_setting_from_the_environment_is_one_clear_line_naming_it() =>
+        AssertOneClearLine(HostWithEnvironment(new() { ["Weaving__Heartbeat"] = "00:00:00.5" }, "--app", Fixtures.Get("HandWoven").WovenDll, "--stage", "all"),
+            "bad setting: Weaving:Heartbeat must be at least 1 second (write a time such as 00:00:05), not 00:00:00.5000000");
+
+    [TestMethod]
+    public void A_value_of_the_wrong_type_on_the_command_line_is_one_clear_line_naming_the_option() =>
+        AssertOneClearLine(Host("--app", Fixtures.Get("HandWoven").WovenDll, "--stage", "all", "--prefetch", "many"),
+            "Cannot parse argument 'many' for option '--prefetch'");
+
+    [TestMethod]
+    public void A_value_of_the_wrong_type_in_the_environment_is_one_clear_line_naming_the_setting() =>
+        AssertOneClearLine(HostWithEnvironment(new() { ["Weaving__Prefetch"] = "many" }, "--app", Fixtures.Get("HandWoven").WovenDll, "--stage", "all"),
+            "bad setting: Failed to convert configuration value 'many' at 'Weaving:Prefetch'");
+
+    [TestMethod]
+    public void Help_prints_the_usage_of_every_option_and_exits_0()
+    {
+        var result = Host("--help");
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        foreach (var option in new[] { "--app", "--stage", "--list", "--json", "--rabbitmq", "--prefetch", "--retries", "--max-message-bytes" })
+            StringAssert.Contains(result.StandardOutput, option);
+    }
+
+    [TestMethod]
+    public void Arguments_after_the_separator_are_the_programs_even_when_they_look_like_options()
+    {
+        var parsed = Weaving.Host.Startup.CommandLine.Parse(["--stage", "Main", "--retries", "0", "--", "--stage", "@file", "--", "-x"], TextWriter.Null);
+        CollectionAssert.AreEqual(new[] { "--stage", "@file", "--", "-x" }, parsed.ProgramArguments);
+        Assert.AreEqual("Main", parsed.Settings["Weaving:Stage"]);
+        Assert.AreEqual("0", parsed.Settings["Weaving:Retries"]);
+        Assert.IsFalse(parsed.Settings.ContainsKey("Weaving:Prefetch"), "an option not given leaves the configuration's value");
+    }
 
     [TestMethod]
     public void An_unreachable_broker_is_one_clear_line() =>
