@@ -115,8 +115,8 @@ public sealed class ConsumingTests
         DeliveryWindow For(long held, int max = 16 << 20, ushort prefetch = 256) =>
             DeliveryWindow.For(new WeavingOptions { MaxHeldBytes = held, MaxMessageBytes = max, Prefetch = prefetch });
 
-        Assert.AreEqual(126, For(4L << 30).Prefetch, "the defaults: (4 GiB - 64 MiB) / 32 MiB");
-        Assert.AreEqual(2, For(128 << 20).Prefetch, "two 32 MiB buffers and the reserve");
+        Assert.AreEqual(125, For(4L << 30).Prefetch, "the defaults: (4 GiB - 96 MiB) / 32 MiB");
+        Assert.AreEqual(1, For(128 << 20).Prefetch, "one 32 MiB buffer and the reserve");
         Assert.AreEqual(1, For(1).Prefetch, "never less than one");
         Assert.AreEqual(256, For(4L << 30, max: 1 << 20).Prefetch, "small messages: the count decides");
     }

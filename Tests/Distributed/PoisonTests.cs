@@ -118,7 +118,7 @@ public sealed class PoisonTests
     public void A_hundred_messages_of_17_MiB_waiting_in_the_queue_keep_the_host_within_its_byte_budget()
     {
         string[] args = ["300"];
-        // Two deliveries of up to 32 MiB at a time, and the reserve (see DeliveryWindow).
+        // One delivery of up to 32 MiB at a time, and the reserve (see DeliveryWindow).
         const int budget = 128 << 20;
         const int count = 100;
         long peak = 0, before = 0, rejected = 0;
