@@ -99,6 +99,19 @@ public sealed class RealProgramPlanTests
     }
 
     [TestMethod]
+    public void Collections_built_where_they_are_handed_on_after_an_earlier_post_leave_every_call_cut()
+    {
+        // A collection initializer, a list filled in a loop, a params-style array: each made after the earlier post (in a
+        // loop, made again before each) and given away by the later one, so no earlier handler can see it.
+        var map = StageMap.Of("FreshArguments");
+        Assert.IsTrue(map.CallSites.All(c => c.Cut), string.Join(", ", map.Sites));
+        PlanAssert.SameSet(["OnStart: OnStart", "OnList: OnList", "OnSquares: OnSquares", "OnNames: OnNames", "OnPrint: OnPrint"],
+            map.GroupLayout, "groups");
+        // All four reach the printer: the source drains between them, so the lines keep their order.
+        CollectionAssert.Contains(map.BarrierPairs, "OnStart -> OnList");
+    }
+
+    [TestMethod]
     public void A_call_kept_synchronous_for_its_own_reason_does_not_keep_the_feed_synchronous()
     {
         var map = StageMap.Of("NoCascade");

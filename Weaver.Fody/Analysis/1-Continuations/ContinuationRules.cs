@@ -162,7 +162,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 // Beyond that, what code of this module does is known: when it does not touch what the handler touches
                 // (checked above), ends no process and is given nothing the handler can reach, its order relative to the
                 // handler is invisible. A call kept synchronous for a reason of its own then drags no other call along.
-                if (own is { HasBody: true, IsVirtual: false } && !EndsTheProcess(own) && ArgumentsOutOfReach(caller, ins, call, flow))
+                if (own is { HasBody: true, IsVirtual: false } && !EndsTheProcess(own) && ArgumentsOutOfReach(caller, ins, call, flow, isContinuation))
                     return null;
                 // The console is one resource, tracked like a field: its order matters only against a handler that uses it.
                 if (method.DeclaringType.FullName == "System.Console")
@@ -173,7 +173,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 if (!discarded) return null;
                 // Changing an object that the caller made after or apart from the handler's arguments is computation:
                 // nothing the handler can reach sees it.
-                if (ChangesOnlyPrivateObjects(caller, ins, call, flow, method)) return null;
+                if (ChangesOnlyPrivateObjects(caller, ins, call, flow, method, isContinuation)) return null;
                 return $"calls {method.DeclaringType.Name}.{method.Name} (line {Line(caller, ins)}), an effect whose order relative to the handler might matter";
             }
             case Code.Calli:
@@ -205,7 +205,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 // Writes into the caller's own locals (struct locals) or objects only it can reach are computation.
                 var target = flow.Operand(ins, 0);
                 if (target.Count > 0 && target.All(o => o.Kind is OriginKind.LocalAddress or OriginKind.ArgumentAddress)) return null;
-                if (IsPrivate(caller, flow, target, call)) return null;
+                if (IsPrivate(caller, flow, target, call, ins, isContinuation)) return null;
                 return $"writes to memory the handler might see (line {Line(caller, ins)})";
             }
             default:
@@ -217,7 +217,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         closure.OfEveryCall(method).Any(m => facts.Get(m).ExternalCalls.Any(MemberRules.EndsProcess));
 
     // Every argument of the call at ins is a value, an immutable object, or an object only the caller can reach.
-    bool ArgumentsOutOfReach(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow)
+    bool ArgumentsOutOfReach(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, Func<Instruction, bool> isContinuation)
     {
         var method = (MethodReference)ins.Operand;
         var pops = StackFlow.Pops(ins, caller);
@@ -226,7 +226,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         {
             var type = n < receiver ? method.DeclaringType : method.Parameters[n - receiver].ParameterType;
             if (type.IsValueType && !type.IsByReference || types.IsImmutable(type)) continue;
-            if (!IsPrivate(caller, flow, flow.Operand(ins, n), call)) return false;
+            if (!IsPrivate(caller, flow, flow.Operand(ins, n), call, ins, isContinuation)) return false;
         }
         return true;
     }
@@ -276,7 +276,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     }
 
     // A call of another assembly that changes only objects the caller made itself and did not hand over or store.
-    bool ChangesOnlyPrivateObjects(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, MethodReference method)
+    bool ChangesOnlyPrivateObjects(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, MethodReference method,
+        Func<Instruction, bool> isContinuation)
     {
         if (facts.Own(method) is not null) return false;
         var type = method.DeclaringType.GetElementType().FullName;
@@ -289,7 +290,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             {
                 var operand = flow.Operand(ins, n);
                 if (operand.Any(o => o.Kind is OriginKind.Fresh or OriginKind.Local or OriginKind.Argument or OriginKind.Static)
-                    && !IsPrivate(caller, flow, operand, call)) return false;
+                    && !IsPrivate(caller, flow, operand, call, ins, isContinuation)) return false;
             }
             return true;
         }
@@ -298,20 +299,26 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         var receiver = flow.Operand(ins, 0);
         // A struct in the caller's own local (a string interpolation handler, a span) is the caller's.
         if (receiver.Count > 0 && receiver.All(o => o.Kind == OriginKind.LocalAddress)) return true;
-        return IsPrivate(caller, flow, receiver, call);
+        return IsPrivate(caller, flow, receiver, call, ins, isContinuation);
     }
 
     // Every value is an object this method allocated, that it does not pass to the cut call nor store anywhere.
-    bool IsPrivate(MethodDefinition caller, StackFlow flow, IReadOnlyCollection<Origin> origins, Instruction call)
+    // The object used at `at`: made by this method, and not the one the cut call took (or, when the call took one made at
+    // the same place, a newer one: `at` cannot be reached from the call without making it again, as in a loop that
+    // builds a new list for each post).
+    bool IsPrivate(MethodDefinition caller, StackFlow flow, IReadOnlyCollection<Origin> origins, Instruction call, Instruction at,
+        Func<Instruction, bool> isContinuation)
     {
         if (origins.Count == 0 || !origins.Any(o => o.Kind == OriginKind.Fresh)) return false;
         if (origins.Any(o => o.Kind is not (OriginKind.Fresh or OriginKind.Local))) return false;
         var pops = StackFlow.Pops(call, caller);
         foreach (var fresh in origins.Where(o => o.Kind == OriginKind.Fresh))
         {
+            var made = (Instruction)fresh.Item!;
             for (var n = 0; n < pops; n++)
-                if (flow.Operand(call, n).Contains(fresh)) return false;
-            if (Escapes(caller, flow, fresh, call) is not null) return false;
+                if (flow.Operand(call, n).Contains(fresh) && Reachable(caller, call, kill: i => i == made).Contains(at)) return false;
+            // Handed to a later continuation is no escape from this handler: it is given away after the changes are made.
+            if (Escapes(caller, flow, fresh, call, isContinuation) is not null) return false;
         }
         return true;
     }
@@ -359,11 +366,11 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
 
     // Another use of the object that lets someone else reach it: stored in a field or an array, or passed to a method
     // that may keep it. Uses after the call are found by the path search; this looks at the whole method.
-    Instruction? Escapes(MethodDefinition caller, StackFlow flow, Origin origin, Instruction call)
+    Instruction? Escapes(MethodDefinition caller, StackFlow flow, Origin origin, Instruction call, Func<Instruction, bool>? handedOver = null)
     {
         foreach (var ins in caller.Body.Instructions)
         {
-            if (ins == call) continue;
+            if (ins == call || handedOver?.Invoke(ins) == true) continue;
             var code = ins.OpCode.Code;
             if (code is Code.Stsfld && flow.Operand(ins, 0).Contains(origin)) return ins;
             if (code is Code.Stfld or Code.Stind_Ref or Code.Stobj && flow.Operand(ins, 1).Contains(origin)) return ins;
