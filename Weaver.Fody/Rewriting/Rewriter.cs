@@ -34,7 +34,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         RedirectCallSites();
         RedirectFieldAccesses();
         foreach (var group in plan.Groups) WriteSnapshots(group);
-        if (plan.Source is not null) SyncBeforeResultReads(plan.Source);
+        if (plan.Source is not null) WaitBeforeSourceUses(plan.Source);
         if (plan.Source is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.Source);
         RemoveWeavingAttributes();
         WriteAssemblyAttributes(buildHash);
@@ -424,7 +424,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
     // Before each read of a result, the source waits for the group's work and, across processes, fetches its state.
     // The read's instruction becomes the start of the call, so that branches to it and its sequence point still apply.
     // Where the source prints after posts to stages that print, it drains first: their lines come before its own.
-    void SyncBeforeResultReads(MethodDefinition source)
+    void WaitBeforeSourceUses(MethodDefinition source)
     {
         var calls = plan.Fields.Where(f => f.Group is not null && f.SourceReadsAfterPosts.Count > 0)
             .SelectMany(f => f.SourceReadsAfterPosts.Select(at => (At: at, Group: (string?)f.Group!.Name)))

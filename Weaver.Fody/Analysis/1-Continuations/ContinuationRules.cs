@@ -70,13 +70,32 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     public CutReason? WhySetUp(MethodDefinition caller, Instruction call, MethodDefinition callee,
         IReadOnlyCollection<(Instruction At, MethodDefinition Callee)> handlerCalls)
     {
-        if (caller != source || After(caller, call).Contains(call)) return null;
+        if (caller != source) return null;
+        // It depends on the source's code only, not on what is cut: decided once, whatever the round.
+        if (setUps.TryGetValue(call, out var known)) return known;
+        return setUps[call] = SetUp(caller, call, callee, handlerCalls);
+    }
+
+    readonly Dictionary<Instruction, CutReason?> setUps = new();
+    readonly Dictionary<Instruction, HashSet<Instruction>> sourceAfter = new();
+
+    // What may run after an instruction of the source: asked again and again by the set-up and console rules.
+    HashSet<Instruction> SourceAfter(Instruction at)
+    {
+        if (!sourceAfter.TryGetValue(at, out var set)) sourceAfter[at] = set = new HashSet<Instruction>(After(source!, at));
+        return set;
+    }
+
+    CutReason? SetUp(MethodDefinition caller, Instruction call, MethodDefinition callee,
+        IReadOnlyCollection<(Instruction At, MethodDefinition Callee)> handlerCalls)
+    {
+        if (SourceAfter(call).Contains(call)) return null;
         // Only set-ups may come before it: ParseOptions(args); LoadTables(); then the feed.
-        if (handlerCalls.Any(c => c.At != call && After(caller, c.At).Contains(call) && WhySetUp(caller, c.At, c.Callee, handlerCalls) is null))
+        if (handlerCalls.Any(c => c.At != call && SourceAfter(c.At).Contains(call) && WhySetUp(caller, c.At, c.Callee, handlerCalls) is null))
             return null;
         var writes = closure.Footprint(closure.OfEveryCall(callee)).Writes;
         if (writes.Count == 0) return null;
-        var after = new HashSet<Instruction>(After(caller, call));
+        var after = SourceAfter(call);
         var laterCalls = handlerCalls.Where(c => after.Contains(c.At)).Select(c => c.Callee).Distinct()
             .Select(m => (Method: m, Footprint: closure.Footprint(closure.OfEveryCall(m)))).ToList();
         // State only it writes, that later handlers only read: kept synchronous, it is frozen; cut, it would be shared.
@@ -251,7 +270,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     /// first waits for their work to finish (a drain, see <see cref="SourceConsoleDrains"/>), and prints after them.
     /// </summary>
     bool SourceDrainsFirst(MethodDefinition caller, Instruction at, Func<Instruction, bool> isContinuation) =>
-        caller == source && !After(caller, at).Any(ins => IsPrintingPost(ins, isContinuation));
+        caller == source && !SourceAfter(at).Any(ins => IsPrintingPost(ins, isContinuation));
 
     bool IsPrintingPost(Instruction ins, Func<Instruction, bool> isContinuation) =>
         isContinuation(ins) && facts.Own(ins.Operand as MethodReference) is { } callee && closure.UsesConsole(closure.OfEveryCall(callee));
@@ -263,7 +282,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         if (source is null) return drains;
         var printingPosts = source.Body.Instructions.Where(i => IsPrintingPost(i, isCut)).ToList();
         if (printingPosts.Count == 0) return drains;
-        var afterPosts = new HashSet<Instruction>(printingPosts.SelectMany(p => After(source, p)));
+        var afterPosts = new HashSet<Instruction>(printingPosts.SelectMany(SourceAfter));
         foreach (var ins in source.Body.Instructions.Where(afterPosts.Contains))
         {
             if (ins.OpCode.Code is not (Code.Call or Code.Callvirt or Code.Newobj) || isCut(ins)) continue;
