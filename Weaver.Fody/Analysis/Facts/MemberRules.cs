@@ -14,7 +14,7 @@ public static class MemberRules
         "ToString", "GetHashCode", "Equals", "GetType", "CompareTo",
         // dictionaries
         "TryGetValue", "ContainsKey", "ContainsValue", "get_Item", "get_Count", "get_Keys", "get_Values", "GetEnumerator",
-        "get_Comparer", "GetValueOrDefault", "get_IsEmpty",
+        "get_Comparer", "GetValueOrDefault", "get_IsEmpty", "get_Key", "get_Value", "Deconstruct", "get_HasValue",
         // lists, sets, queues, arrays
         "Contains", "IndexOf", "LastIndexOf", "ToArray", "Find", "FindIndex", "FindLast", "FindLastIndex", "FindAll", "Exists",
         "TrueForAll", "BinarySearch", "get_Length", "GetLength", "get_LongLength", "get_Rank", "Peek", "TryPeek", "get_Capacity",
@@ -29,6 +29,7 @@ public static class MemberRules
         "System.Text.RegularExpressions.Group", "System.Text.RegularExpressions.MatchCollection", "System.Uri", "System.Version",
         "System.Type", "System.DateTime", "System.DateTimeOffset", "System.TimeSpan", "System.Guid", "System.Decimal",
         "System.Globalization.CultureInfo", "System.Text.Encoding", "System.StringComparer",
+        "System.Collections.Generic.KeyValuePair`2",
     };
 
     /// <summary>Calling <paramref name="method"/> on an object does not change that object.</summary>
@@ -39,6 +40,8 @@ public static class MemberRules
         if (type == "System.Text.StringBuilder") return method.Name is "ToString" or "get_Length" or "get_Chars";
         if (type.StartsWith("System.Collections.Immutable.", StringComparison.Ordinal)) return true;
         if (type.StartsWith("System.Random", StringComparison.Ordinal)) return false;
+        // An enumerator is its own object: moving it changes no collection it came from.
+        if (IsEnumeratorPlumbing(method)) return true;
         return readOnlyNames.Contains(method.Name);
     }
 

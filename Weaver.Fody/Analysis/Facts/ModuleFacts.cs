@@ -210,12 +210,14 @@ public sealed class ModuleFacts
     }
 
     /// <summary>Whether the method may change the object its <paramref name="index"/>-th parameter refers to.</summary>
-    public bool MutatesParameter(MethodDefinition method, int index)
+    public bool MutatesParameter(MethodDefinition method, int index) => MutatesArgument(method, index + (method.HasThis ? 1 : 0));
+
+    /// <summary>Whether the method may change the object its IL argument <paramref name="argument"/> (0 is <c>this</c> for instance methods) refers to.</summary>
+    public bool MutatesArgument(MethodDefinition method, int argument)
     {
-        var key = (method, index);
+        var key = (method, argument);
         if (mutatesParameter.TryGetValue(key, out var known)) return known;
         mutatesParameter[key] = true; // recursion: assume the worst while looking
-        var argument = index + (method.HasThis ? 1 : 0);
         var result = method.HasBody && Get(method).Flow is { } flow &&
                      method.Body.Instructions.Any(ins => Uses(ins, flow).Any(u => u.Write &&
                          u.Origin.Kind is OriginKind.Argument or OriginKind.ArgumentAddress && u.Origin.Index == argument));
@@ -242,7 +244,11 @@ public sealed class ModuleFacts
                 {
                     bool write;
                     if (hasReceiver && n == 0)
-                        write = !MemberRules.IsReadOnlyOnReceiver(callee);
+                        // This module's own code is read for what it does to its receiver (a record's getter only reads);
+                        // a virtual call may run an override, which is not looked at.
+                        write = Own(callee) is { HasBody: true } ownReceiver && (code == Code.Call || !ownReceiver.IsVirtual || ownReceiver.IsFinal)
+                            ? MutatesArgument(ownReceiver, 0)
+                            : !MemberRules.IsReadOnlyOnReceiver(callee);
                     else
                     {
                         var parameter = n - (hasReceiver ? 1 : 0);

@@ -222,14 +222,49 @@ public sealed class StackFlow
             {
                 var method = (MethodReference)ins.Operand;
                 var pops = Pops(ins, Method);
-                for (var i = 0; i < pops; i++) Pop();
+                var operands = new List<HashSet<Origin>>();
+                for (var i = 0; i < pops; i++) operands.Add(Pop());
+                operands.Reverse();
+                var receiver = method.HasThis ? 1 : 0;
+                // Operands that may hold objects (not a string the result was computed from); a struct called through its
+                // local's address (a List enumerator) reaches what the local holds.
+                var holders = operands.Where((_, n) => n - receiver >= method.Parameters.Count || CanReachObjects(n < receiver ? method.DeclaringType : method.Parameters[n - receiver].ParameterType)).ToList();
+                var reached = holders.SelectMany(StaticsIn)
+                    .Concat(holders.SelectMany(o => o).Where(o => o.Kind == OriginKind.LocalAddress && o.Index >= 0 && o.Index < s.Locals.Length)
+                        .SelectMany(o => StaticsIn(s.Locals[o.Index])))
+                    .Distinct().ToList();
+                // What a call is given from a static field's object may come back out of it: an element (an indexer,
+                // First, an enumerator's Current), or through an out parameter (TryGetValue).
+                if (reached.Count > 0)
+                    foreach (var local in operands.SelectMany(o => o).Where(o => o.Kind == OriginKind.LocalAddress && o.Index >= 0 && o.Index < s.Locals.Length))
+                        s.Locals[local.Index].UnionWith(reached);
                 if (method.ReturnType.MetadataType != MetadataType.Void)
                 {
                     var set = new HashSet<Origin> { new(OriginKind.CallResult, -1, ins) };
                     if (returnedStatics is not null)
                         foreach (var f in returnedStatics(method)) set.Add(new Origin(OriginKind.Static, -1, f));
+                    if (CanReachObjects(method.ReturnType) && !MakesACopy(method)) set.UnionWith(reached);
                     stack.Add(set);
                 }
+                break;
+            }
+            case Code.Ldfld: case Code.Ldflda:
+            {
+                // A field of an object a static field refers to: changing what it refers to changes that static's state.
+                var field = (FieldReference)ins.Operand;
+                var set = new HashSet<Origin> { Origin.Unknown };
+                if (code == Code.Ldflda || CanReachObjects(field.FieldType)) set.UnionWith(StaticsIn(Pop()));
+                else Pop();
+                stack.Add(set);
+                break;
+            }
+            case Code.Ldelem_Ref: case Code.Ldelem_Any: case Code.Ldelema:
+            {
+                Pop();
+                var array = Pop();
+                var set = new HashSet<Origin> { Origin.Unknown };
+                if (code != Code.Ldelem_Any || CanReachObjects((TypeReference)ins.Operand)) set.UnionWith(StaticsIn(array));
+                stack.Add(set);
                 break;
             }
             case Code.Castclass: case Code.Isinst: case Code.Unbox_Any: case Code.Box:
@@ -250,6 +285,20 @@ public sealed class StackFlow
         }
         s.Stack = stack.ToArray();
     }
+
+    // The static fields and arguments whose objects a value may be, or be part of: what changing it changes.
+    static IEnumerable<Origin> StaticsIn(HashSet<Origin> value) =>
+        value.Where(o => o.Kind is OriginKind.Static or OriginKind.StaticAddress or OriginKind.Argument or OriginKind.ArgumentAddress)
+            .Select(o => o.Kind is OriginKind.Static or OriginKind.StaticAddress ? new Origin(OriginKind.Static, -1, o.Item) : new Origin(OriginKind.Argument, o.Index));
+
+    // A value of this type may refer to an object (primitives, enums and strings do not, or cannot be changed).
+    static bool CanReachObjects(TypeReference type) =>
+        !(type.IsPrimitive || type.IsPointer || type.MetadataType is MetadataType.String or MetadataType.Void
+          || type.Resolve() is { IsEnum: true });
+
+    // LINQ's To* methods return a new collection: what is in it is still reachable, the collection itself is not.
+    static bool MakesACopy(MethodReference method) =>
+        method.DeclaringType.FullName == "System.Linq.Enumerable" && method.Name.StartsWith("To", StringComparison.Ordinal);
 
     public static int LocalIndex(Instruction ins) => ins.OpCode.Code switch
     {
