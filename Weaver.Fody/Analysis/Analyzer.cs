@@ -35,7 +35,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         facts = new ModuleFacts(module);
         closure = new Closure(facts);
         types = new TypeRules();
-        source = module.EntryPoint;
+        source = SourceOf(module.EntryPoint);
         rules = new ContinuationRules(facts, closure, types, source);
         return WritePlan(Decide());
     }
@@ -58,7 +58,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         while (true)
         {
             var graph = builder.Build(source, keptSynchronous);
-            var cut = graph.Sites.Values.Where(s => s.Cut).Select(s => (s.Caller, s.Callee)).ToList();
+            var cut = graph.Sites.Values.Where(s => s.Cut).Select(s => (StageCaller(s.Caller), s.Callee)).ToList();
             var placed = placement.Place(source, graph.Stages, graph.IsCut, cut, notStreamed);
             foreach (var d in placed.Diagnostics.Where(d => d.Id == "WEAV020"))
                 if (!sourceSharing.Any(known => known.Message == d.Message)) sourceSharing.Add(d);
@@ -66,11 +66,11 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
             var stageSet = new HashSet<MethodDefinition>(graph.Stages);
             var runs = graph.Stages.ToDictionary(s => s, s => closure.OfSynchronousCalls(s, graph.IsCut));
-            var edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(s.Caller))
-                .Select(s => (s.Caller, s.Callee)).Distinct().ToList();
+            var edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(StageCaller(s.Caller)))
+                .Select(s => (StageCaller(s.Caller), s.Callee)).Distinct().ToList();
             var sourceTargets = graph.Sites.Values.Where(s => s.Cut && s.Caller == source).Select(s => s.Callee).Distinct().ToList();
             var groups = new GroupResolver().Resolve(graph.Stages, edges, sourceTargets, SharedResources(placed, source, runs, facts), source,
-                (from, to) => graph.Sites.Values.Where(c => c.Cut && c.Caller == from && c.Callee == to)
+                (from, to) => graph.Sites.Values.Where(c => c.Cut && StageCaller(c.Caller) == from && c.Callee == to)
                     .OrderBy(c => c.Instruction.Offset).FirstOrDefault()?.Instruction);
             if (StreamsBrokenByGrouping(placed, groups, runs).Count(notStreamed.Add) > 0) continue;
             return new Decision(graph, placed, groups, edges, runs, sourceSharing);
@@ -78,10 +78,30 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
     }
 
     /// <summary>The plan, printed from the decision: stages, groups, placements, call sites, barriers, diagnostics.</summary>
+    // The stage a call is made in: an async handler for its body (MoveNext); the source stays the source.
+    MethodDefinition StageCaller(MethodDefinition caller) => caller == source ? caller : facts.Written(caller);
+
+    /// <summary>
+    /// The source's code: the entry point, or, for an async Main, its body. The compiler's entry point for an async Main
+    /// ("&lt;Main&gt;") only waits for it; the program the user wrote runs in the state machine's MoveNext.
+    /// </summary>
+    MethodDefinition? SourceOf(MethodDefinition? entry)
+    {
+        if (entry is null || !entry.HasBody) return entry;
+        if (facts.AsyncBody(entry) is { } body) return body;
+        if (entry.Name.StartsWith("<", StringComparison.Ordinal)
+            && entry.Body.Instructions.Where(i => i.OpCode.Code == Code.Call).Select(i => facts.Own(i.Operand as MethodReference))
+                .FirstOrDefault(m => m is not null && facts.AsyncBody(m) is not null) is { } asyncMain)
+            return facts.AsyncBody(asyncMain);
+        return entry;
+    }
+
     WeavingPlan WritePlan(Decision decision)
     {
         var (graph, placed, groups, edges, runs) = (decision.Graph, decision.Placed, decision.Groups, decision.Edges, decision.Runs);
-        var plan = new WeavingPlan { AssemblyName = module.Assembly.Name.Name, Source = source };
+        var plan = new WeavingPlan { AssemblyName = module.Assembly.Name.Name, Source = source, EntryPoint = module.EntryPoint };
+        foreach (var method in facts.AllMethods())
+            if (facts.AsyncMethodOf(method) is { } written) plan.AsyncMethods[method] = written;
         plan.Diagnostics.AddRange(graph.Diagnostics);
         plan.Diagnostics.AddRange(decision.SourceSharing);
         plan.Diagnostics.AddRange(placed.Diagnostics.Where(d => d.Id != "WEAV020"));

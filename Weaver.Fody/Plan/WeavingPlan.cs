@@ -105,7 +105,12 @@ public sealed class CallSite(MethodDefinition caller, Instruction instruction, M
 public sealed class WeavingPlan
 {
     public string AssemblyName { get; set; } = "";
+    /// <summary>The method whose code is the source: the entry point, or the body of an async Main (its MoveNext).</summary>
     public MethodDefinition? Source { get; set; }
+    /// <summary>The assembly's entry point: where the pipeline starts and drains (an async Main's compiler-made wrapper).</summary>
+    public MethodDefinition? EntryPoint { get; set; }
+    /// <summary>The async methods whose bodies (state machine MoveNext methods) make calls in the plan, by body.</summary>
+    public Dictionary<MethodDefinition, MethodDefinition> AsyncMethods { get; } = new();
     public List<Stage> Stages { get; } = [];
     public List<Group> Groups { get; } = [];
     public List<FieldPlan> Fields { get; } = [];
@@ -116,5 +121,20 @@ public sealed class WeavingPlan
     /// <summary>Source posts that wait for a drain first: (earlier stage, later stage).</summary>
     public List<(Stage Before, Stage After)> Barriers { get; } = [];
 
-    public Stage? StageOf(MethodDefinition handler) => Stages.FirstOrDefault(s => s.Handler == handler);
+    /// <summary>The stage a method is the handler of, or the body of (an async handler's MoveNext).</summary>
+    public Stage? StageOf(MethodDefinition handler)
+    {
+        var written = Written(handler);
+        return Stages.FirstOrDefault(s => s.Handler == written);
+    }
+
+    /// <summary>A method as the user wrote it: the async method for its state machine's MoveNext.</summary>
+    public MethodDefinition Written(MethodDefinition method) => AsyncMethods.TryGetValue(method, out var written) ? written : method;
+
+    /// <summary>"Type.Method" as the user wrote it.</summary>
+    public string Describe(MethodDefinition method)
+    {
+        var written = Written(method);
+        return written.DeclaringType.Name + "." + written.Name;
+    }
 }

@@ -35,7 +35,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         RedirectFieldAccesses();
         foreach (var group in plan.Groups) WriteSnapshots(group);
         if (plan.Source is not null) WaitBeforeSourceUses(plan.Source);
-        if (plan.Source is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.Source);
+        if (plan.EntryPoint is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.EntryPoint);
         RemoveWeavingAttributes();
         WriteAssemblyAttributes(buildHash);
         module.Resources.Add(new EmbeddedResource("Weaving.stages.json", ManifestResourceAttributes.Public, stageMapJson));
@@ -88,6 +88,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Ldfld, field);
         }
         il.Emit(OpCodes.Call, handler);
+        WaitForHandler(il, handler);
         il.Emit(OpCodes.Ret);
         type.Methods.Add(invoke);
         touched.Add(invoke);
@@ -114,7 +115,8 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         var route = RouteField(type);
         var access = handler.Attributes & MethodAttributes.MemberAccessMask;
         var name = index == 0 ? $"<{handler.Name}>Post" : $"<{handler.Name}>Post{index + 1}";
-        var stub = new MethodDefinition(name, access | MethodAttributes.Static | MethodAttributes.HideBySig, module.TypeSystem.Void);
+        // An async handler's stub returns what the handler returned, a task, done by the time the caller sees it.
+        var stub = new MethodDefinition(name, access | MethodAttributes.Static | MethodAttributes.HideBySig, handler.ReturnType);
         foreach (var p in handler.Parameters) stub.Parameters.Add(new ParameterDefinition(p.Name, ParameterAttributes.None, p.ParameterType));
         runtime.MarkGenerated(stub);
         var il = stub.Body.GetILProcessor();
@@ -136,6 +138,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         }
         foreach (var parameter in stub.Parameters) il.Emit(OpCodes.Ldarg, parameter);
         il.Emit(OpCodes.Call, handler);
+        WaitForHandler(il, handler);
         il.Emit(OpCodes.Leave, returned);
         var failed = il.Create(OpCodes.Ldsfld, route);
         il.Append(failed);
@@ -143,6 +146,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         il.Emit(OpCodes.Leave, returned);
         il.Append(returned);
         il.Emit(OpCodes.Call, runtime.InlineReturned);
+        ReturnPosted(il, handler);
         il.Emit(OpCodes.Ret);
         stub.Body.ExceptionHandlers.Add(new ExceptionHandler(ExceptionHandlerType.Catch)
         {
@@ -163,11 +167,25 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Stfld, entry.Value);
         }
         il.Emit(OpCodes.Call, runtime.Post);
+        ReturnPosted(il, handler);
         il.Emit(OpCodes.Ret);
         stub.Body.OptimizeMacros();
         handler.DeclaringType.Methods.Add(stub);
         touched.Add(stub);
         return stub;
+    }
+
+    // An async handler's task is waited for where the handler runs: the group takes its next message after it.
+    void WaitForHandler(ILProcessor il, MethodDefinition handler)
+    {
+        if (handler.ReturnType.MetadataType == MetadataType.Void) return;
+        il.Emit(OpCodes.Call, handler.ReturnType.FullName == "System.Threading.Tasks.ValueTask" ? runtime.WaitValueTask : runtime.WaitTask);
+    }
+
+    void ReturnPosted(ILProcessor il, MethodDefinition handler)
+    {
+        if (handler.ReturnType.MetadataType == MetadataType.Void) return;
+        il.Emit(OpCodes.Call, handler.ReturnType.FullName == "System.Threading.Tasks.ValueTask" ? runtime.PostedValueTask : runtime.PostedTask);
     }
 
     // The stage's route, set by the in-memory runtime when it starts (null under a broker): one static field per message type.

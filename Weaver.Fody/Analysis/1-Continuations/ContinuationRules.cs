@@ -14,13 +14,15 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     public CutReason? WhyNotAHandler(MethodDefinition callee)
     {
         if (!callee.IsStatic) return new(CutRule.NotSupportedYet, "it is an instance method (instance handlers are not supported yet)");
-        if (callee.ReturnType.MetadataType != MetadataType.Void) return new(CutRule.NotAHandler, "it returns a value, so the caller waits for it");
+        var isAsync = facts.AsyncBody(callee) is not null;
+        if (isAsync && callee.ReturnType.MetadataType == MetadataType.Void)
+            return new(CutRule.NotSupportedYet, "it is async void (an async handler returns Task or ValueTask)");
+        if (callee.ReturnType.MetadataType != MetadataType.Void && !(isAsync && MemberRules.IsBareTask(callee.ReturnType)))
+            return new(CutRule.NotAHandler, "it returns a value, so the caller waits for it");
         if (!callee.HasBody) return new(CutRule.NotAHandler, "it has no body");
         if (callee.IsConstructor) return new(CutRule.NotAHandler, "it is a constructor");
         if (callee.Parameters.Any(p => p.ParameterType.IsByReference)) return new(CutRule.RefOrOut, "it has ref or out parameters, so the caller waits for it");
         if (callee.HasGenericParameters || callee.DeclaringType.HasGenericParameters) return new(CutRule.NotSupportedYet, "it is generic (generic handlers are not supported yet)");
-        if (callee.CustomAttributes.Any(a => a.AttributeType.Name == "AsyncStateMachineAttribute"))
-            return new(CutRule.NotSupportedYet, "it is async (async handlers are not supported yet)");
         foreach (var p in callee.Parameters)
             if (types.WhyNotTransferable(p.ParameterType) is { } why)
                 return new(CutRule.CannotTravel, $"its parameter '{p.Name}' cannot travel in a message: {why}");
@@ -153,8 +155,16 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         return callsTo[method];
     }
 
+    // The catch an async method's body is wrapped in only hands the exception to its task (SetException): the caller
+    // awaiting it sees the exception as it would a synchronous call's; it is not a catch the user wrote.
     static bool InsideTryCatch(MethodDefinition caller, Instruction call) =>
-        caller.Body.ExceptionHandlers.Any(h => h.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter && Inside(call, h.TryStart, h.TryEnd));
+        caller.Body.ExceptionHandlers.Any(h => h.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter
+                                               && Inside(call, h.TryStart, h.TryEnd) && !HandsToTask(caller, h));
+
+    static bool HandsToTask(MethodDefinition caller, ExceptionHandler handler) =>
+        StackFlow.IsAsyncBody(caller) && handler.HandlerType == ExceptionHandlerType.Catch
+        && caller.Body.Instructions.Any(i => Inside(i, handler.HandlerStart, handler.HandlerEnd) && i.OpCode.Code == Code.Call
+                                             && i.Operand is MethodReference { Name: "SetException" } m && MemberRules.IsAwaitPlumbing(m));
 
     /// <summary>What the handler may touch, everything it may run included (cut or not).</summary>
     sealed class Footprint((HashSet<FieldDefinition> Reads, HashSet<FieldDefinition> Writes) fields, bool console)
@@ -173,7 +183,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             {
                 var method = (MethodReference)ins.Operand;
                 if (isContinuation(ins)) return null;
-                if (MemberRules.IsEnumeratorPlumbing(method)) return null;
+                if (MemberRules.IsEnumeratorPlumbing(method) || MemberRules.IsAwaitPlumbing(method)) return null;
                 // Code of this module that the caller runs after the call must not touch what the handler touches.
                 var own = facts.Own(method);
                 if (own is { HasBody: true } && Conflict(caller, ins, own, handler, isContinuation) is { } conflict)
@@ -188,7 +198,9 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                     return handler.Console && !SourceDrainsFirst(caller, ins, isContinuation)
                         ? $"uses the console (line {Line(caller, ins)}), which the handler also writes to" : null;
                 if (ins.OpCode.Code == Code.Newobj) return null;
-                var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop;
+                // A Task without a result is awaited for the effect that made it, as a void call is made for it.
+                var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop
+                                || MemberRules.IsBareTask(method.ReturnType);
                 if (!discarded) return null;
                 // Changing an object that the caller made after or apart from the handler's arguments is computation:
                 // nothing the handler can reach sees it.
@@ -221,7 +233,9 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             case Code.Stelem_Any: case Code.Stelem_I: case Code.Stelem_I1: case Code.Stelem_I2: case Code.Stelem_I4:
             case Code.Stelem_I8: case Code.Stelem_R4: case Code.Stelem_R8: case Code.Stelem_Ref:
             {
-                // Writes into the caller's own locals (struct locals) or objects only it can reach are computation.
+                // Writes into the caller's own locals (struct locals, an async method's locals in its state machine) or
+                // objects only it can reach are computation.
+                if (flow.StoresLocalOfStateMachine(ins)) return null;
                 var target = flow.Operand(ins, 0);
                 if (target.Count > 0 && target.All(o => o.Kind is OriginKind.LocalAddress or OriginKind.ArgumentAddress)) return null;
                 if (IsPrivate(caller, flow, target, call, ins, isContinuation)) return null;

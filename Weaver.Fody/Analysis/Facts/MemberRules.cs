@@ -71,6 +71,27 @@ public static class MemberRules
         return !argumentWriters.Contains(method.Name);
     }
 
+    /// <summary>
+    /// The plumbing an <c>await</c> compiles to: the async method builder, awaiters, <c>GetAwaiter</c> and
+    /// <c>ConfigureAwait</c>. Never an effect: what is awaited is looked at where it is called.
+    /// </summary>
+    public static bool IsAwaitPlumbing(MethodReference method)
+    {
+        var type = method.DeclaringType.GetElementType();
+        if (type.Namespace == "System.Runtime.CompilerServices"
+            && (type.Name.Contains("MethodBuilder") || type.Name.Contains("Awaiter") || type.Name.Contains("Awaitable")))
+            return true;
+        var declaring = type.DeclaringType;
+        if (declaring is not null && declaring.Namespace == "System.Runtime.CompilerServices" && declaring.Name.Contains("Awaitable"))
+            return true;
+        return type.Namespace == "System.Threading.Tasks" && type.Name is "Task" or "Task`1" or "ValueTask" or "ValueTask`1"
+               && method.Name is "GetAwaiter" or "ConfigureAwait";
+    }
+
+    /// <summary>A <c>Task</c> or <c>ValueTask</c> without a result: what a call returns when it is done for its effect.</summary>
+    public static bool IsBareTask(TypeReference type) =>
+        type.FullName is "System.Threading.Tasks.Task" or "System.Threading.Tasks.ValueTask";
+
     /// <summary>The plumbing a foreach loop calls on its enumerator: never an effect.</summary>
     public static bool IsEnumeratorPlumbing(MethodReference method) =>
         method.Name is "MoveNext" or "get_Current" or "GetEnumerator"

@@ -35,11 +35,19 @@ public sealed class ModuleFacts
     readonly Dictionary<(MethodDefinition, int), bool> retains = new();
     readonly Dictionary<string, List<MethodDefinition>> virtualsByName = new(StringComparer.Ordinal);
 
+    readonly Dictionary<MethodDefinition, MethodDefinition> asyncBodies = new();
+    readonly Dictionary<MethodDefinition, MethodDefinition> asyncMethods = new();
+
     public ModuleFacts(ModuleDefinition module)
     {
         this.module = module;
         foreach (var method in AllMethods())
         {
+            if (AsyncStateMachine(method)?.Methods.FirstOrDefault(m => m.Name == "MoveNext") is { HasBody: true } moveNext)
+            {
+                asyncBodies[method] = moveNext;
+                asyncMethods[moveNext] = method;
+            }
             if (method.IsVirtual)
             {
                 if (!virtualsByName.TryGetValue(method.Name, out var list)) virtualsByName[method.Name] = list = [];
@@ -58,6 +66,19 @@ public sealed class ModuleFacts
     }
 
     public ModuleDefinition Module => module;
+
+    static TypeDefinition? AsyncStateMachine(MethodDefinition method) =>
+        method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.AsyncStateMachineAttribute")
+            ?.ConstructorArguments.FirstOrDefault().Value is TypeReference type ? type.Resolve() : null;
+
+    /// <summary>The body of an async method: its state machine's MoveNext, where the compiler moved its code.</summary>
+    public MethodDefinition? AsyncBody(MethodDefinition method) => asyncBodies.TryGetValue(method, out var body) ? body : null;
+
+    /// <summary>The async method whose body this MoveNext is, or null.</summary>
+    public MethodDefinition? AsyncMethodOf(MethodDefinition body) => asyncMethods.TryGetValue(body, out var method) ? method : null;
+
+    /// <summary>A method as the user wrote it: an async method for its state machine's MoveNext, else the method.</summary>
+    public MethodDefinition Written(MethodDefinition method) => AsyncMethodOf(method) ?? method;
 
     public IEnumerable<MethodDefinition> AllMethods() =>
         module.GetTypes().SelectMany(t => t.Methods);
@@ -117,6 +138,15 @@ public sealed class ModuleFacts
             foreach (var (origin, write) in Uses(ins, flow))
                 if (origin.Kind is OriginKind.Static or OriginKind.StaticAddress && Own(origin.Field) is { } f)
                     result.Accesses.Add(new FieldAccess(f, method, ins, write));
+        }
+        // An async method runs its body when called (up to its first await that does not complete): its state
+        // machine's MoveNext, started by the builder, is a synchronous call of the method.
+        if (AsyncBody(method) is { } body)
+        {
+            var start = method.Body.Instructions.FirstOrDefault(i => i.OpCode.Code == Code.Call && i.Operand is MethodReference { Name: "Start" } m
+                                                                    && m.DeclaringType.Name.Contains("MethodBuilder"))
+                        ?? method.Body.Instructions[0];
+            result.Calls.Add((start, body));
         }
         return result;
     }
@@ -261,6 +291,8 @@ public sealed class ModuleFacts
                 break;
             }
             case Code.Stfld:
+                // An async method's local, kept in its state machine: storing into it changes nothing shared.
+                if (flow.StoresLocalOfStateMachine(ins)) break;
                 foreach (var o in flow.Operand(ins, 0)) yield return (o, true);
                 foreach (var o in flow.Operand(ins, 1)) yield return (o, true);
                 break;

@@ -50,8 +50,38 @@ public sealed class StackFlow
     {
         Method = method;
         this.returnedStatics = returnedStatics;
-        if (method.HasBody) Run();
+        stateMachine = IsAsyncBody(method);
+        if (!method.HasBody) return;
+        // The locals an async method keeps across its awaits are fields of its state machine, and a resumed MoveNext
+        // reaches them from its start: what they may hold is gathered over the whole body, until it stops growing.
+        for (var round = 0; round < 8; round++)
+        {
+            hoistedGrew = false;
+            before.Clear();
+            Run();
+            if (!hoistedGrew) break;
+        }
     }
+
+    readonly bool stateMachine;
+    readonly Dictionary<FieldDefinition, HashSet<Origin>> hoisted = new();
+    bool hoistedGrew;
+
+    /// <summary>The MoveNext of an async method's state machine: the method's body, as the compiler moved it.</summary>
+    public static bool IsAsyncBody(MethodDefinition method) =>
+        method.Name == "MoveNext" && method.HasThis
+        && method.DeclaringType.Interfaces.Any(i => i.InterfaceType.FullName == "System.Runtime.CompilerServices.IAsyncStateMachine");
+
+    /// <summary>A store into one of the state machine's own fields: one of the async method's locals, not shared memory.</summary>
+    public bool StoresLocalOfStateMachine(Instruction ins) =>
+        stateMachine && ins.OpCode.Code == Code.Stfld && HoistedField(ins, Operand(ins, 0)) is not null;
+
+    FieldDefinition? HoistedField(Instruction ins, IEnumerable<Origin> target) =>
+        stateMachine && ins.Operand is FieldReference f && f.Resolve() is { } field && field.DeclaringType == Method.DeclaringType
+        && target.Any(o => o.Kind is OriginKind.Argument or OriginKind.ArgumentAddress && o.Index == 0) ? field : null;
+
+    HashSet<Origin> Hoisted(FieldDefinition field) =>
+        hoisted.TryGetValue(field, out var set) ? set : hoisted[field] = [];
 
     /// <summary>The state before <paramref name="instruction"/> runs, or null when it is unreachable.</summary>
     public State? Before(Instruction instruction) => before.TryGetValue(instruction, out var s) ? s : null;
@@ -236,8 +266,18 @@ public sealed class StackFlow
                 // What a call is given from a static field's object may come back out of it: an element (an indexer,
                 // First, an enumerator's Current), or through an out parameter (TryGetValue).
                 if (reached.Count > 0)
-                    foreach (var local in operands.SelectMany(o => o).Where(o => o.Kind == OriginKind.LocalAddress && o.Index >= 0 && o.Index < s.Locals.Length))
-                        s.Locals[local.Index].UnionWith(reached);
+                    foreach (var address in operands.SelectMany(o => o))
+                    {
+                        if (address.Kind == OriginKind.LocalAddress && address.Index >= 0 && address.Index < s.Locals.Length)
+                            s.Locals[address.Index].UnionWith(reached);
+                        else if (address is { Kind: OriginKind.ArgumentAddress, Item: FieldDefinition local })
+                        {
+                            var set = Hoisted(local);
+                            var count = set.Count;
+                            set.UnionWith(reached.Where(o => o.Kind == OriginKind.Static));
+                            hoistedGrew |= set.Count != count;
+                        }
+                    }
                 if (method.ReturnType.MetadataType != MetadataType.Void)
                 {
                     var set = new HashSet<Origin> { new(OriginKind.CallResult, -1, ins) };
@@ -252,10 +292,30 @@ public sealed class StackFlow
             {
                 // A field of an object a static field refers to: changing what it refers to changes that static's state.
                 var field = (FieldReference)ins.Operand;
+                var target = Pop();
+                if (HoistedField(ins, target) is { } local)
+                {
+                    // A local of the async method: whatever it may hold, never the caller's own value (unknown).
+                    var held = new HashSet<Origin>(Hoisted(local)) { code == Code.Ldflda ? new Origin(OriginKind.ArgumentAddress, 0, local) : Origin.Unknown };
+                    stack.Add(held);
+                    break;
+                }
                 var set = new HashSet<Origin> { Origin.Unknown };
-                if (code == Code.Ldflda || CanReachObjects(field.FieldType)) set.UnionWith(StaticsIn(Pop()));
-                else Pop();
+                if (code == Code.Ldflda || CanReachObjects(field.FieldType)) set.UnionWith(StaticsIn(target));
                 stack.Add(set);
+                break;
+            }
+            case Code.Stfld:
+            {
+                var value = Pop();
+                var target = Pop();
+                if (HoistedField(ins, target) is { } local)
+                {
+                    var set = Hoisted(local);
+                    var count = set.Count;
+                    set.UnionWith(StaticsIn(value).Where(o => o.Kind == OriginKind.Static));
+                    hoistedGrew |= set.Count != count;
+                }
                 break;
             }
             case Code.Ldelem_Ref: case Code.Ldelem_Any: case Code.Ldelema:
