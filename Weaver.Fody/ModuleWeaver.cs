@@ -40,8 +40,15 @@ public sealed class ModuleWeaver : BaseModuleWeaver
             return;
         }
 
-        var plan = new Analyzer(ModuleDefinition, options).Analyze();
+        // Events whose subscribers are known are raised by direct calls from here on; put back if nothing is cut.
+        var preFacts = new ModuleFacts(ModuleDefinition);
+        var events = new EventSubscriptions(preFacts, new Closure(preFacts), Analyzer.SourceOf(preFacts, ModuleDefinition.EntryPoint)).Find();
+        var raises = new EventRaises(ModuleDefinition, events.Resolved);
+        raises.Apply();
+
+        var plan = new Analyzer(ModuleDefinition, options, events).Analyze();
         Plan = plan;
+        if (plan.Stages.Count == 0) raises.Undo();
         var buildHash = BuildHash(plan);
         var json = StageMapWriter.Json(plan, buildHash);
 
@@ -51,7 +58,7 @@ public sealed class ModuleWeaver : BaseModuleWeaver
         {
             var rewriter = new Rewriter(ModuleDefinition, plan, new RuntimeReferences(ModuleDefinition, FindTypeDefinition));
             rewriter.Apply(buildHash, Encoding.UTF8.GetBytes(json));
-            TouchedMethods = rewriter.TouchedMethods;
+            TouchedMethods = rewriter.TouchedMethods.Concat(raises.TouchedMethods).Distinct().ToList();
         }
         else
         {

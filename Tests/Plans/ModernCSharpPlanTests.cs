@@ -27,4 +27,41 @@ public sealed class ModernCSharpPlanTests
         foreach (var (group, field) in new[] { ("OnLine", "Program.lines"), ("OnWord", "Program.counts"), ("OnLongWord", "Program.longWords"), ("OnLetters", "Program.letters") })
             CollectionAssert.AreEqual(new[] { field }, map.Groups.Single(g => g.Name == group).Results, group);
     }
+    [TestMethod]
+    public void Methods_of_objects_held_by_static_fields_are_handlers_and_each_objects_fields_are_its_state()
+    {
+        var map = StageMap.Of("InstanceHandlers");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Detector.OnReading @57: cut", "Program.Main -> Ledger.Print @60: cut",
+            "Detector.OnReading -> Ledger.OnAnomaly @19: cut",
+        ], map.Sites, "call sites");
+        // The detector's queue and sums are its own: it runs apart from the ledger, which prints what it gathered.
+        PlanAssert.SameSet(["OnReading: OnReading", "Print: OnAnomaly, Print"], map.GroupLayout, "groups");
+        PlanAssert.SameSet(["Program.detector: owned OnReading", "Program.Ledger: shared Print"], map.Placements, "placements");
+        // Main reads the detector's count after the feed: its fields come back from where the group ran.
+        CollectionAssert.AreEqual(new[] { "Program.detector" }, map.Groups.Single(g => g.Name == "OnReading").Results);
+    }
+    [TestMethod]
+    public void Raising_an_event_subscribed_in_Main_is_a_continuation_to_each_subscriber_in_subscription_order()
+    {
+        // A method group, a lambda that only calls a handler, a method of another object, and a static event.
+        var map = StageMap.Of("Events");
+        CollectionAssert.AreEqual(
+            new[] { "Program.OnPage", "Program.OnCount", "Journal.OnAlert" },
+            map.CallSites.Where(c => c.Caller == "Thermostat.OnReading").Select(c => c.Callee).ToArray(), "subscription order");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Thermostat.OnReading @55: cut", "Program.Main -> Program.OnTick @56: cut",
+            "Thermostat.OnReading -> Program.OnPage @17: cut", "Thermostat.OnReading -> Program.OnCount @17: cut",
+            "Thermostat.OnReading -> Journal.OnAlert @17: cut",
+        ], map.Sites, "call sites");
+        PlanAssert.SameSet(
+        [
+            "OnReading: OnReading", "OnTick: OnTick", "OnPage: OnPage", "OnCount: OnCount", "OnAlert: OnAlert",
+        ], map.GroupLayout, "groups");
+        // A static event's field is no one's state once its raises no longer read it: subscribing does not share it.
+        CollectionAssert.Contains(map.Placements, "Program.Tick: constant");
+        Assert.IsFalse(map.Diagnostics.Any(d => d.Id == "WEAV016"), string.Join("; ", map.DiagnosticLines));
+    }
 }

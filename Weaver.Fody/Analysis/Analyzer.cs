@@ -9,7 +9,9 @@ namespace Weaving.Fody.Analysis;
 /// IL in, plan out: find continuations -> build the stage graph -> place state -> resolve groups and ordering.
 /// Never edits IL.
 /// </summary>
-public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
+/// <param name="events">Events whose raises were rewritten into direct calls before the analysis (EventRaises), and
+/// those left as they are, with why.</param>
+public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, EventSubscriptions? events = null)
 {
     ModuleFacts facts = null!;
     Closure closure = null!;
@@ -32,10 +34,10 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
     public WeavingPlan Analyze()
     {
-        facts = new ModuleFacts(module);
+        facts = new ModuleFacts(module, events?.Resolved);
         closure = new Closure(facts);
         types = new TypeRules();
-        source = SourceOf(module.EntryPoint);
+        source = SourceOf(facts, module.EntryPoint);
         rules = new ContinuationRules(facts, closure, types, source);
         return WritePlan(Decide());
     }
@@ -85,7 +87,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
     /// The source's code: the entry point, or, for an async Main, its body. The compiler's entry point for an async Main
     /// ("&lt;Main&gt;") only waits for it; the program the user wrote runs in the state machine's MoveNext.
     /// </summary>
-    MethodDefinition? SourceOf(MethodDefinition? entry)
+    public static MethodDefinition? SourceOf(ModuleFacts facts, MethodDefinition? entry)
     {
         if (entry is null || !entry.HasBody) return entry;
         if (facts.AsyncBody(entry) is { } body) return body;
@@ -109,7 +111,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
         var stages = graph.Stages;
         var names = StageNames(stages);
-        foreach (var handler in stages) plan.Stages.Add(new Stage(names[handler], handler));
+        foreach (var handler in stages) plan.Stages.Add(new Stage(names[handler], handler) { Receiver = facts.BoundField(handler) });
         plan.CallSites.AddRange(graph.Sites.Values.OrderBy(s => s.Caller.FullName, StringComparer.Ordinal).ThenBy(s => s.Instruction.Offset));
 
         for (var i = 0; i < groups.Groups.Count; i++)
@@ -162,6 +164,11 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
             if (diagnostic.Id == "WEAV016" && !reported.Add(site.Callee)) continue;
             plan.Diagnostics.Add(diagnostic);
         }
+        foreach (var (field, method, at, why) in events?.Unresolved ?? [])
+            plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV016", Severity.Warning,
+                $"Raising {field.DeclaringType.Name}.{field.Name} stays a call through its delegate: {why}. " +
+                "To cut its raises, subscribe static handlers (or methods of objects static fields hold) once in Main before anything raises it, and never unsubscribe.",
+                method, at));
         foreach (var entry in graph.NotSupportedYet)
         {
             if (!reported.Add(entry.Key)) continue;
@@ -188,7 +195,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         var toucher = kind == Placement.Streamed ? placement.Streams[field].Writer : touching.FirstOrDefault(t => t != source);
         if (kind is Placement.Owned or Placement.Shared or Placement.Streamed && toucher is not null && plan.StageOf(toucher) is { } stage)
             group = stage.Group;
-        var fieldPlan = new FieldPlan(field, kind, group, reason);
+        var fieldPlan = new FieldPlan(field, kind, group, reason) { ObjectState = facts.ObjectState(field) };
         switch (kind)
         {
             case Placement.Owned when group is not null:

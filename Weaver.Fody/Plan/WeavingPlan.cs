@@ -28,6 +28,8 @@ public sealed class Stage(string name, MethodDefinition handler)
     public MethodDefinition Handler { get; } = handler;
     public string Method { get; } = handler.DeclaringType.FullName + "." + handler.Name;
     public Group Group { get; set; } = null!;
+    /// <summary>For an instance handler: the static field whose object it runs on (set by its type's initializer).</summary>
+    public FieldDefinition? Receiver { get; set; }
     /// <summary>The message holds objects the receiver could mutate: in memory it is copied, as a broker would.</summary>
     public bool CopyArguments { get; set; }
     /// <summary>Stages the source may have posted to that force a drain before the source posts here.</summary>
@@ -75,6 +77,8 @@ public sealed class FieldPlan(FieldDefinition field, Placement placement, Group?
     public Group? Group { get; set; } = group;
     /// <summary>The field moves into the group's state object (false: it stays static, e.g. its type is private to another class).</summary>
     public bool Moves { get; set; }
+    /// <summary>The field holds the object instance handlers run on: its value travels as these instance fields.</summary>
+    public List<FieldDefinition>? ObjectState { get; set; }
     public string Reason { get; set; } = reason;
     /// <summary>Streamed: the one stage that writes it (its group keeps the field), the stages that read it, and every
     /// stage whose messages carry its value (the readers and the stages between).</summary>

@@ -82,12 +82,18 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Ldfld, entry.Value);
             il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
         }
+        // An instance handler runs on the object of its static field, in this process (made by its type initializer).
+        if (stage.Receiver is not null)
+        {
+            VisibleInAssembly(stage.Receiver);
+            il.Emit(OpCodes.Ldsfld, stage.Receiver);
+        }
         foreach (var field in fields)
         {
             il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Ldfld, field);
         }
-        il.Emit(OpCodes.Call, handler);
+        il.Emit(handler.IsStatic ? OpCodes.Call : OpCodes.Callvirt, handler);
         WaitForHandler(il, handler);
         il.Emit(OpCodes.Ret);
         type.Methods.Add(invoke);
@@ -117,7 +123,11 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         var name = index == 0 ? $"<{handler.Name}>Post" : $"<{handler.Name}>Post{index + 1}";
         // An async handler's stub returns what the handler returned, a task, done by the time the caller sees it.
         var stub = new MethodDefinition(name, access | MethodAttributes.Static | MethodAttributes.HideBySig, handler.ReturnType);
+        // An instance handler's stub takes the object the call was made on: run inline, the handler runs on it; as a
+        // message, where the group runs, on that process's object of the same static field.
+        if (!handler.IsStatic) stub.Parameters.Add(new ParameterDefinition("receiver", ParameterAttributes.None, handler.DeclaringType));
         foreach (var p in handler.Parameters) stub.Parameters.Add(new ParameterDefinition(p.Name, ParameterAttributes.None, p.ParameterType));
+        var arguments = handler.IsStatic ? 0 : 1;
         runtime.MarkGenerated(stub);
         var il = stub.Body.GetILProcessor();
         MethodReference StreamedValue(FieldPlan carried) =>
@@ -137,7 +147,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
         }
         foreach (var parameter in stub.Parameters) il.Emit(OpCodes.Ldarg, parameter);
-        il.Emit(OpCodes.Call, handler);
+        il.Emit(handler.IsStatic ? OpCodes.Call : OpCodes.Callvirt, handler);
         WaitForHandler(il, handler);
         il.Emit(OpCodes.Leave, returned);
         var failed = il.Create(OpCodes.Ldsfld, route);
@@ -157,7 +167,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         for (var i = 0; i < handler.Parameters.Count; i++)
         {
             il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Ldarg, stub.Parameters[i]);
+            il.Emit(OpCodes.Ldarg, stub.Parameters[i + arguments]);
             il.Emit(OpCodes.Stfld, type.Fields[i]);
         }
         foreach (var entry in carriedFields[stage])
@@ -173,6 +183,14 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         handler.DeclaringType.Methods.Add(stub);
         touched.Add(stub);
         return stub;
+    }
+
+    // A field read from generated code in another type: the assembly may see it, as it may the types around it.
+    static void VisibleInAssembly(FieldDefinition field)
+    {
+        if (field.IsPrivate || field.IsFamily || field.IsFamilyAndAssembly) field.IsAssembly = true;
+        for (var t = field.DeclaringType; t.IsNested; t = t.DeclaringType)
+            if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
     }
 
     // An async handler's task is waited for where the handler runs: the group takes its next message after it.
@@ -306,6 +324,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         {
             var from = plan.StageOf(site.Callee)!.Carries.Count == 0 ? null : plan.StageOf(site.Caller)?.Group;
             site.Instruction.Operand = postStubs.TryGetValue((site.Callee, from), out var stub) ? stub : postStubs.First(p => p.Key.Handler == site.Callee).Value;
+            site.Instruction.OpCode = OpCodes.Call; // an instance handler's callvirt becomes a call of its static stub
             touched.Add(site.Caller);
         }
     }
@@ -389,6 +408,11 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         foreach (var plan in fields)
         {
             var original = plan.Field;
+            if (plan.ObjectState is { } objectFields)
+            {
+                WriteObjectState(type, capture, apply, plan, objectFields);
+                continue;
+            }
             // Moved fields are gone from their type by now: the plan kept their names.
             var slot = new FieldDefinition(plan.Name.Replace('.', '_').Replace('+', '_'), FieldAttributes.Public, original.FieldType);
             type.Fields.Add(slot);
@@ -407,6 +431,31 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         invoke.Emit(OpCodes.Callvirt, applyOnInvoke ? runtime.StateSnapshotApply : runtime.StateSnapshotCapture);
         invoke.Emit(OpCodes.Ret);
         return type;
+    }
+
+    // The object instance handlers run on stays where it is in each process (its type initializer made it there); what
+    // travels is its fields, read from it and written into it.
+    void WriteObjectState(TypeDefinition type, ILProcessor capture, ILProcessor apply, FieldPlan plan, List<FieldDefinition> objectFields)
+    {
+        var (get, _) = ValueAccessors(plan.Field);
+        foreach (var field in objectFields)
+        {
+            field.IsInitOnly = false;
+            if (field.IsPrivate || field.IsFamily || field.IsFamilyAndAssembly) field.IsAssembly = true;
+            for (var t = field.DeclaringType; t.IsNested; t = t.DeclaringType)
+                if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+            var slot = new FieldDefinition($"{plan.Name}.{field.Name}".Replace('.', '_').Replace('+', '_').Replace('<', '_').Replace('>', '_'),
+                FieldAttributes.Public, field.FieldType);
+            type.Fields.Add(slot);
+            capture.Emit(OpCodes.Ldarg_0);
+            capture.Emit(OpCodes.Call, get);
+            capture.Emit(OpCodes.Ldfld, field);
+            capture.Emit(OpCodes.Stfld, slot);
+            apply.Emit(OpCodes.Call, get);
+            apply.Emit(OpCodes.Ldarg_0);
+            apply.Emit(OpCodes.Ldfld, slot);
+            apply.Emit(OpCodes.Stfld, field);
+        }
     }
 
     ILProcessor Override(TypeDefinition type, string name)

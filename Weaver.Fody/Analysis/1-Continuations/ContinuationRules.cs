@@ -13,7 +13,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     /// <summary>Why <paramref name="callee"/> can never be a stage, or null when it can be one.</summary>
     public CutReason? WhyNotAHandler(MethodDefinition callee)
     {
-        if (!callee.IsStatic) return new(CutRule.NotSupportedYet, "it is an instance method (instance handlers are not supported yet)");
+        if (!callee.IsStatic && facts.BoundField(callee) is null)
+            return new(CutRule.NotSupportedYet, "it is an instance method, and not every call of it is made on the one object of a static field set by its type's initializer");
         var isAsync = facts.AsyncBody(callee) is not null;
         if (isAsync && callee.ReturnType.MetadataType == MetadataType.Void)
             return new(CutRule.NotSupportedYet, "it is async void (an async handler returns Task or ValueTask)");
@@ -57,7 +58,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         {
             var parameter = callee.Parameters[p];
             if (types.IsImmutable(parameter.ParameterType)) continue;
-            var why = WhyNotOwned(caller, call, flow, p, ownsParameters);
+            var why = WhyNotOwned(caller, call, flow, p + (callee.HasThis ? 1 : 0), ownsParameters);
             if (why is not null) return new(CutRule.NotOwned, $"its argument '{parameter.Name}' is not the caller's to hand over: {why}");
         }
         return null;
@@ -205,6 +206,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 // Changing an object that the caller made after or apart from the handler's arguments is computation:
                 // nothing the handler can reach sees it.
                 if (ChangesOnlyPrivateObjects(caller, ins, call, flow, method, isContinuation)) return null;
+                if (ChangesOnlyStateApart(caller, ins, flow, method, handler)) return null;
                 return $"calls {method.DeclaringType.Name}.{method.Name} (line {Line(caller, ins)}), an effect whose order relative to the handler might matter";
             }
             case Code.Calli:
@@ -306,6 +308,22 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             if (prints) drains.Add(ins);
         }
         return drains;
+    }
+
+    // A collection reached only through static fields the handler does not touch (a detector's own dictionary, after it
+    // raised an alert): changing it is invisible to the handler. Only in-memory collections: a writer in a static field
+    // still writes to a file, whose order is visible.
+    bool ChangesOnlyStateApart(MethodDefinition caller, Instruction ins, StackFlow flow, MethodReference method, Footprint handler)
+    {
+        if (!method.HasThis || facts.Own(method) is not null) return false;
+        var type = method.DeclaringType.GetElementType();
+        if (!(type.Namespace is "System.Collections.Generic" or "System.Collections" or "System.Collections.Concurrent"
+              || type.FullName is "System.Text.StringBuilder")) return false;
+        var receiver = flow.Operand(ins, 0);
+        var statics = receiver.Where(o => o.Kind == OriginKind.Static).Select(o => facts.Own(o.Field)).ToList();
+        return statics.Count > 0 && statics.All(f => f is not null && !handler.Reads.Contains(f) && !handler.Writes.Contains(f))
+               && receiver.All(o => o.Kind == OriginKind.Static || o.Equals(Origin.Unknown)
+                                    || o is { Kind: OriginKind.Argument, Index: 0 } && facts.BoundField(caller) is not null);
     }
 
     // A call of another assembly that changes only objects the caller made itself and did not hand over or store.
@@ -431,6 +449,41 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         }
         return null;
     }
+
+    /// <summary>
+    /// Instructions that may run before <paramref name="at"/> on some path from the method's start that has not passed
+    /// it yet. An async method's body is entered again after each await, at the point it resumes: that is not a path
+    /// from its start (it passed through the await first), so the jumps to resume points are not followed.
+    /// </summary>
+    public static HashSet<Instruction> Before(MethodDefinition method, Instruction at)
+    {
+        var asyncBody = StackFlow.IsAsyncBody(method);
+        var seen = new HashSet<Instruction>();
+        var work = new Stack<Instruction>();
+        work.Push(method.Body.Instructions[0]);
+        while (work.Count > 0)
+        {
+            var ins = work.Pop();
+            if (ins == at || !seen.Add(ins)) continue;
+            foreach (var next in Successors(method, ins))
+                if (!(asyncBody && ins.OpCode.FlowControl == FlowControl.Cond_Branch && IsResumePoint(next))) work.Push(next);
+        }
+        return seen;
+    }
+
+    /// <summary>Whether some path from the method's start to its end does not pass <paramref name="at"/>.</summary>
+    public static bool Avoidable(MethodDefinition method, Instruction at) =>
+        Before(method, at).Any(i => i.OpCode.FlowControl == FlowControl.Return || i.OpCode.Code is Code.Leave or Code.Leave_S && IsLastLeave(method, i));
+
+    // Where an async body resumes after an await: it takes its awaiter back out of its state machine.
+    static bool IsResumePoint(Instruction ins) =>
+        ins.OpCode.Code == Code.Ldarg_0 && ins.Next is { OpCode.Code: Code.Ldfld } load && load.Operand is FieldReference f
+        && f.Name.StartsWith("<>u__", StringComparison.Ordinal);
+
+    // A leave out of the outermost try of an async body ends the method (it goes to SetResult).
+    static bool IsLastLeave(MethodDefinition method, Instruction leave) =>
+        StackFlow.IsAsyncBody(method) && method.Body.ExceptionHandlers.Any(h => h.HandlerType == ExceptionHandlerType.Catch
+            && Inside(leave, h.TryStart, h.TryEnd) && !Inside((Instruction)leave.Operand, h.TryStart, h.TryEnd) && HandsToTask(method, h));
 
     /// <summary>Instructions that may run after <paramref name="call"/> returns, up to the caller's exit (loops included).</summary>
     public static IEnumerable<Instruction> After(MethodDefinition caller, Instruction call) => Reachable(caller, call, kill: null);

@@ -81,7 +81,8 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
             {
                 if (cutsHere && NotSupportedYet(at, callee) is { } what && !result.NotSupportedYet.ContainsKey(callee))
                     result.NotSupportedYet[callee] = (caller, at, what);
-                if (at.OpCode.Code != Code.Call || result.Sites.ContainsKey(at)) continue;
+                if (at.OpCode.Code is not (Code.Call or Code.Callvirt) || result.Sites.ContainsKey(at)) continue;
+                if (at.OpCode.Code == Code.Callvirt && facts.BoundField(callee) is null) continue;
                 if (callee == caller && source == caller) continue;
                 var isForced = forced.Contains(callee);
                 if (!isForced && !IsStageCandidate(callee, source)) continue;
@@ -129,9 +130,9 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
                 return "it is a lambda that calls a handler; lambdas passed as callbacks are not supported yet, so the calls inside it stay synchronous";
             return null;
         }
-        if (!callee.IsStatic && callee.ReturnType.MetadataType == MetadataType.Void && !callee.IsSpecialName
+        if (!callee.IsStatic && facts.BoundField(callee) is null && callee.ReturnType.MetadataType == MetadataType.Void && !callee.IsSpecialName
             && !callee.IsVirtual && !IsCompilerGenerated(callee.DeclaringType) && !callee.Name.StartsWith("<", StringComparison.Ordinal))
-            return "it is an instance method; instance handlers are not supported yet";
+            return "it is an instance method called on an object that is not the one of a static field set by its type's initializer (instance handlers are cut only on such objects)";
         return null;
     }
 
@@ -142,7 +143,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
     // Only calls to static void methods (or async ones returning a bare Task or ValueTask) of this module are candidates;
     // other calls are ordinary computation.
     bool IsStageCandidate(MethodDefinition callee, MethodDefinition? source) =>
-        callee.IsStatic && !callee.IsConstructor
+        (callee.IsStatic || facts.BoundField(callee) is not null) && !callee.IsConstructor
         && (callee.ReturnType.MetadataType == MetadataType.Void || facts.AsyncBody(callee) is not null && MemberRules.IsBareTask(callee.ReturnType))
         && callee != source && (source is null || callee != facts.Written(source)) && !callee.Name.StartsWith("<", StringComparison.Ordinal)
         && !callee.IsSpecialName && callee.HasBody
@@ -156,7 +157,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
     // The source's calls to methods that could be handlers, cut or not: the set-up rule looks at their order.
     List<(Instruction At, MethodDefinition Callee)> HandlerCalls(MethodDefinition source) =>
         sourceHandlerCalls ??= facts.Get(source).Calls
-            .Where(c => c.At.OpCode.Code == Code.Call && IsStageCandidate(c.Callee, source)).ToList();
+            .Where(c => c.At.OpCode.Code is Code.Call or Code.Callvirt && IsStageCandidate(c.Callee, source)).ToList();
 
     // Where each method of the module is called from; the calls never change, so it is built once.
     ILookup<MethodDefinition, Instruction>? callsTo;

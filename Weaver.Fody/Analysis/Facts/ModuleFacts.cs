@@ -38,16 +38,30 @@ public sealed class ModuleFacts
     readonly Dictionary<MethodDefinition, MethodDefinition> asyncBodies = new();
     readonly Dictionary<MethodDefinition, MethodDefinition> asyncMethods = new();
 
-    public ModuleFacts(ModuleDefinition module)
+    readonly HashSet<FieldDefinition> raisedDirectly = new();
+    readonly HashSet<Instruction> subscriptionTakes = new();
+    readonly HashSet<MethodDefinition> subscriptionAccessors = new();
+
+    /// <param name="events">Events whose raises were rewritten into direct calls (EventRaises): their fields are no
+    /// longer read, and the delegates their subscriptions make are never invoked.</param>
+    public ModuleFacts(ModuleDefinition module, IEnumerable<ResolvedEvent>? events = null)
     {
         this.module = module;
-        foreach (var method in AllMethods())
+        foreach (var ev in events ?? [])
         {
+            raisedDirectly.Add(ev.Field);
+            subscriptionTakes.UnionWith(ev.SubscriptionTakes);
+            subscriptionAccessors.UnionWith(ev.Accessors);
+        }
+        foreach (var method in AllMethods())
             if (AsyncStateMachine(method)?.Methods.FirstOrDefault(m => m.Name == "MoveNext") is { HasBody: true } moveNext)
             {
                 asyncBodies[method] = moveNext;
                 asyncMethods[moveNext] = method;
             }
+        Bind();
+        foreach (var method in AllMethods())
+        {
             if (method.IsVirtual)
             {
                 if (!virtualsByName.TryGetValue(method.Name, out var list)) virtualsByName[method.Name] = list = [];
@@ -55,7 +69,7 @@ public sealed class ModuleFacts
             }
             if (method.HasBody && method.ReturnType.MetadataType != MetadataType.Void && !method.ReturnType.IsValueType)
             {
-                var flow = new StackFlow(method);
+                var flow = new StackFlow(method, boundThis: BoundField(method));
                 var returned = new HashSet<FieldDefinition>();
                 foreach (var ret in method.Body.Instructions.Where(i => i.OpCode.Code == Code.Ret))
                     foreach (var o in flow.Operand(ret, 0))
@@ -66,6 +80,114 @@ public sealed class ModuleFacts
     }
 
     public ModuleDefinition Module => module;
+
+    readonly Dictionary<MethodDefinition, FieldDefinition> boundTo = new();
+    HashSet<FieldDefinition> stable = new();
+
+    /// <summary>A static field of a class type set only by its type's initializer: one object per process, made there.</summary>
+    public bool HoldsOneObject(FieldDefinition field) => stable.Contains(field);
+    readonly HashSet<FieldDefinition> bindingFields = new();
+
+    /// <summary>
+    /// The static field whose object every call of this instance method is made on (docs/design.md §1.3): the field is
+    /// set only by its type's initializer, so there is one such object per process, made the same way in each. Its
+    /// fields are then that static field's state, placed as any static's. Null for a static method, or when some call
+    /// (or a delegate) may use another object.
+    /// </summary>
+    public FieldDefinition? BoundField(MethodDefinition method) => boundTo.TryGetValue(method, out var field) ? field : null;
+
+    /// <summary>
+    /// For a static field whose object instance handlers run on: that object's instance fields (its class's and its
+    /// base classes' in this module), which are its state. Null for any other field, or when a base class is another
+    /// assembly's (its fields are not known).
+    /// </summary>
+    public List<FieldDefinition>? ObjectState(FieldDefinition field)
+    {
+        if (!bindingFields.Contains(field)) return null;
+        var fields = new List<FieldDefinition>();
+        for (var type = field.FieldType.Resolve(); type is not null && type.FullName != "System.Object"; type = type.BaseType?.Resolve())
+        {
+            if (type.Module != module) return null;
+            fields.AddRange(type.Fields.Where(f => !f.IsStatic && !f.IsLiteral && !raisedDirectly.Contains(f)));
+        }
+        return fields;
+    }
+
+    // Which object each instance method is called on: a static field set only by its type initializer, or the bound
+    // object of the calling method ("this.Check()"). A greatest fixed point: a method that only calls itself stays bound.
+    void Bind()
+    {
+        stable = new HashSet<FieldDefinition>(module.GetTypes().SelectMany(t => t.Fields)
+            .Where(f => f.IsStatic && !f.FieldType.IsValueType && !f.FieldType.IsGenericParameter && !f.DeclaringType.HasGenericParameters));
+        var receivers = new Dictionary<MethodDefinition, List<(FieldDefinition? Field, MethodDefinition? ThisOf)>>();
+        var unbound = new HashSet<MethodDefinition>();
+        foreach (var method in AllMethods().Where(m => m.HasBody))
+        {
+            StackFlow? flow = null;
+            foreach (var ins in method.Body.Instructions)
+            {
+                var code = ins.OpCode.Code;
+                if (code is Code.Stsfld or Code.Ldsflda && Own(ins.Operand as FieldReference) is { } set
+                    && !(method.IsConstructor && method.IsStatic && method.DeclaringType == set.DeclaringType && code == Code.Stsfld))
+                    stable.Remove(set);
+                if (code is not (Code.Call or Code.Callvirt or Code.Ldftn or Code.Ldvirtftn) || subscriptionTakes.Contains(ins)) continue;
+                if (Own(ins.Operand as MethodReference) is not { IsStatic: false, IsConstructor: false, HasBody: true } callee) continue;
+                // A delegate, or a method of a struct or a generic type: the object it runs on is not known here.
+                if (code is Code.Ldftn or Code.Ldvirtftn || callee.DeclaringType.IsValueType || callee.DeclaringType.HasGenericParameters
+                    || callee.HasGenericParameters || callee.IsVirtual && !callee.IsFinal)
+                {
+                    unbound.Add(callee);
+                    continue;
+                }
+                flow ??= new StackFlow(method);
+                if (!receivers.TryGetValue(callee, out var list)) receivers[callee] = list = [];
+                var receiver = flow.Operand(ins, 0);
+                if (receiver.Count == 0) continue;
+                foreach (var origin in receiver)
+                {
+                    if (origin.Kind == OriginKind.Static && Own(origin.Field) is { } field) list.Add((field, null));
+                    else if (origin.Kind == OriginKind.Argument && origin.Index == 0 && !method.IsStatic && !method.IsConstructor) list.Add((null, method));
+                    else list.Add((null, null));
+                }
+            }
+        }
+        var bound = new Dictionary<MethodDefinition, FieldDefinition?>();
+        foreach (var entry in receivers)
+        {
+            if (unbound.Contains(entry.Key) || entry.Value.Any(r => r.Field is null && r.ThisOf is null)) continue;
+            var fields = entry.Value.Where(r => r.Field is not null).Select(r => r.Field!).Distinct().ToList();
+            if (fields.Count > 1 || fields.Any(f => !stable.Contains(f))) continue;
+            bound[entry.Key] = fields.FirstOrDefault();
+        }
+        // Methods reached only through "this" take their caller's binding; withdraw until every source agrees.
+        bool changed;
+        do
+        {
+            changed = false;
+            foreach (var method in bound.Keys.ToList())
+            {
+                var field = bound[method];
+                foreach (var (_, thisOf) in receivers[method].Where(r => r.ThisOf is not null))
+                {
+                    if (!bound.TryGetValue(thisOf!, out var callerField)) { field = null; bound.Remove(method); break; }
+                    if (callerField is null || callerField == field) continue;
+                    if (field is null) field = callerField;
+                    else { bound.Remove(method); field = null; break; }
+                }
+                if (!bound.ContainsKey(method)) { changed = true; continue; }
+                if (field != bound[method]) { bound[method] = field; changed = true; }
+            }
+        } while (changed);
+        foreach (var entry in bound)
+            if (entry.Value is { } field)
+            {
+                boundTo[entry.Key] = field;
+                bindingFields.Add(field);
+            }
+        // An async method's body runs on the same object: its state machine holds "this".
+        foreach (var entry in boundTo.ToList())
+            if (AsyncBody(entry.Key) is { } body) boundTo[body] = entry.Value;
+    }
 
     static TypeDefinition? AsyncStateMachine(MethodDefinition method) =>
         method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.AsyncStateMachineAttribute")
@@ -106,8 +228,10 @@ public sealed class ModuleFacts
         var result = new MethodFacts(method);
         facts[method] = result;
         if (!method.HasBody) return result;
-        var flow = new StackFlow(method, ReturnedStatics);
+        var flow = new StackFlow(method, ReturnedStatics, BoundField(method));
         result.Flow = flow;
+        // An event's add and remove accessors change only its field, which no raise reads once raises are direct calls.
+        if (subscriptionAccessors.Contains(method)) return result;
 
         foreach (var ins in method.Body.Instructions)
         {
@@ -115,13 +239,18 @@ public sealed class ModuleFacts
             {
                 case Code.Ldsfld:
                 case Code.Ldsflda:
-                    if (Own(ins.Operand as FieldReference) is { } read) result.Accesses.Add(new FieldAccess(read, method, ins, false));
+                    // The reference in a field that binds instance handlers never changes: loading it touches nothing.
+                    // What is done with the object is counted where it is done (Uses below, and the bound methods).
+                    if (Own(ins.Operand as FieldReference) is { } read && !bindingFields.Contains(read))
+                        result.Accesses.Add(new FieldAccess(read, method, ins, false));
                     break;
                 case Code.Stsfld:
                     if (Own(ins.Operand as FieldReference) is { } written) result.Accesses.Add(new FieldAccess(written, method, ins, true));
                     break;
                 case Code.Call: case Code.Callvirt: case Code.Newobj: case Code.Ldftn: case Code.Ldvirtftn:
                 {
+                    // A subscription to an event raised by direct calls: the delegate it makes is never invoked.
+                    if (subscriptionTakes.Contains(ins)) break;
                     var callee = (MethodReference)ins.Operand;
                     if (Own(callee) is { } own)
                     {
@@ -135,6 +264,8 @@ public sealed class ModuleFacts
                     break;
                 }
             }
+            // Subscribing to an event raised by direct calls changes nothing those calls read.
+            if (ins.Operand is FieldReference touchedField && raisedDirectly.Contains(touchedField.Resolve())) continue;
             foreach (var (origin, write) in Uses(ins, flow))
                 if (origin.Kind is OriginKind.Static or OriginKind.StaticAddress && Own(origin.Field) is { } f)
                     result.Accesses.Add(new FieldAccess(f, method, ins, write));
@@ -270,9 +401,12 @@ public sealed class ModuleFacts
                 var callee = (MethodReference)ins.Operand;
                 var pops = StackFlow.Pops(ins, flow.Method);
                 var hasReceiver = callee.HasThis && code != Code.Newobj;
+                // A method bound to the object of a static field touches that object's state in its own body.
+                var boundReceiver = hasReceiver && Own(callee) is { } target && boundTo.ContainsKey(target);
                 for (var n = 0; n < pops; n++)
                 {
                     bool write;
+                    if (boundReceiver && n == 0) continue;
                     if (hasReceiver && n == 0)
                         // This module's own code is read for what it does to its receiver (a record's getter only reads);
                         // a virtual call may run an override, which is not looked at.

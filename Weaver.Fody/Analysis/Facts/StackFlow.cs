@@ -46,10 +46,14 @@ public sealed class StackFlow
 
     public MethodDefinition Method { get; }
 
-    public StackFlow(MethodDefinition method, Func<MethodReference, IEnumerable<FieldReference>>? returnedStatics = null)
+    /// <param name="boundThis">For a method bound to the object of a static field (ModuleFacts.BoundField): that field,
+    /// whose object <c>this</c> is (for an async method's body: the object its state machine keeps).</param>
+    public StackFlow(MethodDefinition method, Func<MethodReference, IEnumerable<FieldReference>>? returnedStatics = null,
+        FieldReference? boundThis = null)
     {
         Method = method;
         this.returnedStatics = returnedStatics;
+        this.boundThis = boundThis;
         stateMachine = IsAsyncBody(method);
         if (!method.HasBody) return;
         // The locals an async method keeps across its awaits are fields of its state machine, and a resumed MoveNext
@@ -64,6 +68,7 @@ public sealed class StackFlow
     }
 
     readonly bool stateMachine;
+    readonly FieldReference? boundThis;
     readonly Dictionary<FieldDefinition, HashSet<Origin>> hoisted = new();
     bool hoistedGrew;
 
@@ -223,8 +228,15 @@ public sealed class StackFlow
                 Push(new Origin(OriginKind.LocalAddress, LocalIndex(ins)));
                 break;
             case Code.Ldarg_0: case Code.Ldarg_1: case Code.Ldarg_2: case Code.Ldarg_3: case Code.Ldarg_S: case Code.Ldarg:
-                Push(new Origin(OriginKind.Argument, ArgumentIndex(ins)));
+            {
+                var index = ArgumentIndex(ins);
+                // "this" of a bound method is the object of its static field.
+                if (index == 0 && Method.HasThis && boundThis is not null && !stateMachine)
+                    Push(new Origin(OriginKind.Argument, 0), new Origin(OriginKind.Static, -1, boundThis));
+                else
+                    Push(new Origin(OriginKind.Argument, index));
                 break;
+            }
             case Code.Ldarga: case Code.Ldarga_S:
                 Push(new Origin(OriginKind.ArgumentAddress, ArgumentIndex(ins)));
                 break;
@@ -297,6 +309,7 @@ public sealed class StackFlow
                 {
                     // A local of the async method: whatever it may hold, never the caller's own value (unknown).
                     var held = new HashSet<Origin>(Hoisted(local)) { code == Code.Ldflda ? new Origin(OriginKind.ArgumentAddress, 0, local) : Origin.Unknown };
+                    if (boundThis is not null && local.Name == "<>4__this") held.Add(new Origin(OriginKind.Static, -1, boundThis));
                     stack.Add(held);
                     break;
                 }
