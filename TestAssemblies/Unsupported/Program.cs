@@ -35,8 +35,8 @@ static class Program
         later();
         Action<string> group = OnLambdaTarget;             // WEAV016: method group
         group("method group");
-        OnGenericItem(7);                                  // WEAV016: generic handler
-        OnGenericItem("seven");                            //          (reported once)
+        OnGenericItem(7).Wait();                           // WEAV016: generic async handler
+        OnGenericItem("seven").Wait();                     //          (reported once)
         OnReport(string.Join(" | ", log));
     }
 
@@ -63,7 +63,11 @@ static class Program
         await Task.CompletedTask;
     }
 
-    static void OnGenericItem<T>(T item) => log.Add("generic " + item);
+    static async Task OnGenericItem<T>(T item)
+    {
+        log.Add("generic " + item);
+        await Task.CompletedTask;
+    }
 
     static void OnLambdaTarget(string item) => log.Add(item);
 

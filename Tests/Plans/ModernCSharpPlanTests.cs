@@ -64,4 +64,68 @@ public sealed class ModernCSharpPlanTests
         CollectionAssert.Contains(map.Placements, "Program.Tick: constant");
         Assert.IsFalse(map.Diagnostics.Any(d => d.Id == "WEAV016"), string.Join("; ", map.DiagnosticLines));
     }
+    [TestMethod]
+    public void Objects_an_async_Main_makes_and_keeps_in_locals_get_fields_of_their_own_and_their_methods_are_handlers()
+    {
+        var map = StageMap.Of("SourceObjects");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Meter.OnSample @50: cut", "Program.Main -> Tally.OnChannel @51: cut",
+            "Meter.OnSample -> Program.OnSummary @21: cut",
+        ], map.Sites, "call sites");
+        PlanAssert.SameSet(["OnSample: OnSample", "OnChannel: OnChannel", "OnSummary: OnSummary"], map.GroupLayout, "groups");
+        // Made by Main (the meter from its arguments): sent to where its group runs, and read back after the feed.
+        foreach (var (group, field) in new[] { ("OnSample", "Program.<meter>object"), ("OnChannel", "Program.<tally>object") })
+        {
+            Assert.AreEqual("owned", map.Fields.Single(f => f.Name == field).Placement, field);
+            CollectionAssert.AreEqual(new[] { field }, map.Groups.Single(g => g.Name == group).Seeded, group);
+            CollectionAssert.AreEqual(new[] { field }, map.Groups.Single(g => g.Name == group).Results, group);
+        }
+    }
+    [TestMethod]
+    public void Each_instantiation_of_a_generic_handler_the_assembly_calls_is_a_handler_of_its_own()
+    {
+        var map = StageMap.Of("GenericHandlers");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Program.OnItem_Int32 @15: cut", "Program.Main -> Program.OnItem_String @16: cut",
+            "Program.Main -> Program.OnItem_Int32Array @17: cut", "Program.Main -> Program.OnItem_DateTime @19: cut",
+            "Program.OnItem_Int32 -> Program.OnDescribed @26: cut", "Program.OnItem_String -> Program.OnDescribed @26: cut",
+            "Program.OnItem_Int32Array -> Program.OnDescribed @26: cut", "Program.OnItem_DateTime -> Program.OnDescribed @26: cut",
+        ], map.Sites, "call sites");
+        // Each has a closed message type of its own: a host reads no type argument from the wire.
+        Assert.AreEqual(4, map.Stages.Count(s => s.Name.StartsWith("OnItem_", StringComparison.Ordinal)));
+        Assert.IsFalse(map.Diagnostics.Any(d => d.Id == "WEAV016"), string.Join("; ", map.DiagnosticLines));
+    }
+    [TestMethod]
+    public void An_object_every_call_passes_to_a_handler_does_not_travel_and_its_methods_are_handlers_too()
+    {
+        var map = StageMap.Of("PassedObjects");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Program.OnTransfer @27: cut", "Program.OnTransfer -> Program.OnPosting @35: cut",
+            "Program.OnTransfer -> Program.OnPosting @36: cut", "Program.OnPosting -> Ledger.Post @39: cut",
+        ], map.Sites, "call sites");
+        // Only the ledger's own method touches its state: the handlers that pass it on run apart from it.
+        PlanAssert.SameSet(["OnTransfer: OnTransfer", "OnPosting: OnPosting", "Post: Post"], map.GroupLayout, "groups");
+        Assert.AreEqual("owned", map.Fields.Single(f => f.Name == "Program.<ledger>object").Placement);
+        CollectionAssert.AreEqual(new[] { "Program.<ledger>object" }, map.Groups.Single(g => g.Name == "Post").Seeded);
+    }
+    [TestMethod]
+    public void A_sensor_gateway_in_top_level_statements_weaves_its_async_loop_handler_and_detector_into_stages()
+    {
+        // Written as one would today (top-level statements, an async read loop, an async handler given the detector,
+        // an EventHandler<T> event with a method of another object and a printing lambda); it taught the weaver that an
+        // object every call passes need not travel, and that an event's sender a subscriber ignores need not either.
+        var map = StageMap.Of("SensorGateway");
+        PlanAssert.SameSet(
+        [
+            "Program.<Main>$ -> Gateway.OnLineAsync @24: cut", "Gateway.OnLineAsync -> SpikeDetector.OnReading @55: cut",
+            "SpikeDetector.OnReading -> AlertLog.OnSpike @79: sync",
+        ], map.Sites, "call sites");
+        // The alert log is subscribed before the printing lambda, which runs after it: logging stays in order with it.
+        Assert.AreEqual("effectAfter", map.CallSites.Single(c => c.Callee == "AlertLog.OnSpike").Rule);
+        PlanAssert.SameSet(["OnLineAsync: OnLineAsync", "OnReading: OnReading"], map.GroupLayout, "groups");
+        CollectionAssert.AreEquivalent(new[] { "Program.<alerts>object", "Program.<detector>object" }, map.Groups.Single(g => g.Name == "OnReading").Seeded);
+    }
 }

@@ -11,7 +11,9 @@ namespace Weaving.Fody.Analysis;
 /// </summary>
 /// <param name="events">Events whose raises were rewritten into direct calls before the analysis (EventRaises), and
 /// those left as they are, with why.</param>
-public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, EventSubscriptions? events = null)
+/// <param name="sourceObjects">Fields given to the objects the source makes and keeps in locals (SourceObjectFields).</param>
+public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, EventSubscriptions? events = null,
+    IReadOnlyCollection<FieldDefinition>? sourceObjects = null)
 {
     ModuleFacts facts = null!;
     Closure closure = null!;
@@ -34,7 +36,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, Eve
 
     public WeavingPlan Analyze()
     {
-        facts = new ModuleFacts(module, events?.Resolved);
+        facts = new ModuleFacts(module, events?.Resolved, sourceObjects);
         closure = new Closure(facts);
         types = new TypeRules();
         source = SourceOf(facts, module.EntryPoint);
@@ -128,7 +130,10 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, Eve
         }
         foreach (var stage in plan.Stages)
         {
-            stage.CopyArguments = stage.Handler.Parameters.Any(p => !types.IsImmutable(p.ParameterType));
+            foreach (var p in stage.Handler.Parameters)
+                if (facts.BoundParameter(stage.Handler, p.Index) is { } bound) stage.Supplied[p.Index] = bound;
+                else if (!facts.ReadsParameter(stage.Handler, p.Index)) stage.Supplied[p.Index] = null;
+            stage.CopyArguments = stage.Handler.Parameters.Any(p => !types.IsImmutable(p.ParameterType) && !stage.Supplied.ContainsKey(p.Index));
             foreach (var (from, to) in edges.Where(e => e.Caller == stage.Handler))
                 stage.Next.Add(plan.StageOf(to)!);
             foreach (var method in runs[stage.Handler])

@@ -28,6 +28,11 @@ public sealed class Stage(string name, MethodDefinition handler)
     public MethodDefinition Handler { get; } = handler;
     public string Method { get; } = handler.DeclaringType.FullName + "." + handler.Name;
     public Group Group { get; set; } = null!;
+    /// <summary>
+    /// Parameters that do not travel: one the handler never reads gets its default value (null here); one every call
+    /// passes the object of a static field gets that field's object where the handler runs.
+    /// </summary>
+    public Dictionary<int, FieldDefinition?> Supplied { get; } = new();
     /// <summary>For an instance handler: the static field whose object it runs on (set by its type's initializer).</summary>
     public FieldDefinition? Receiver { get; set; }
     /// <summary>The message holds objects the receiver could mutate: in memory it is copied, as a broker would.</summary>

@@ -53,12 +53,15 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         runtime.MarkGenerated(type);
         owner.NestedTypes.Add(type);
 
+        // A parameter the handler never reads (an event's sender) has no field: the handler gets its default value.
         var fields = handler.Parameters.Select((p, i) =>
         {
+            if (stage.Supplied.ContainsKey(i)) return null;
             var field = new FieldDefinition(string.IsNullOrEmpty(p.Name) ? "arg" + i : p.Name, FieldAttributes.Public, p.ParameterType);
             type.Fields.Add(field);
             return field;
         }).ToList();
+        argumentFields[stage] = fields;
         // Streamed values travel beside the arguments, under names no parameter can have.
         var carried = new Dictionary<FieldPlan, FieldDefinition>();
         foreach (var streamedField in stage.Carries)
@@ -88,10 +91,20 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             VisibleInAssembly(stage.Receiver);
             il.Emit(OpCodes.Ldsfld, stage.Receiver);
         }
-        foreach (var field in fields)
+        for (var i = 0; i < fields.Count; i++)
         {
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldfld, field);
+            if (fields[i] is { } field)
+            {
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldfld, field);
+            }
+            else if (stage.Supplied[i] is { } supplied)
+            {
+                VisibleInAssembly(supplied);
+                il.Emit(OpCodes.Ldsfld, supplied);
+            }
+            else
+                DefaultValue(il, invoke, handler.Parameters[i].ParameterType);
         }
         il.Emit(handler.IsStatic ? OpCodes.Call : OpCodes.Callvirt, handler);
         WaitForHandler(il, handler);
@@ -166,9 +179,10 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         il.Append(asMessage);
         for (var i = 0; i < handler.Parameters.Count; i++)
         {
+            if (argumentFields[stage][i] is not { } field) continue;
             il.Emit(OpCodes.Dup);
             il.Emit(OpCodes.Ldarg, stub.Parameters[i + arguments]);
-            il.Emit(OpCodes.Stfld, type.Fields[i]);
+            il.Emit(OpCodes.Stfld, field);
         }
         foreach (var entry in carriedFields[stage])
         {
@@ -191,6 +205,24 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         if (field.IsPrivate || field.IsFamily || field.IsFamilyAndAssembly) field.IsAssembly = true;
         for (var t = field.DeclaringType; t.IsNested; t = t.DeclaringType)
             if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+    }
+
+    readonly Dictionary<Stage, List<FieldDefinition?>> argumentFields = new();
+
+    // default(T) for a parameter that does not travel.
+    static void DefaultValue(ILProcessor il, MethodDefinition method, TypeReference type)
+    {
+        if (!type.IsValueType && !type.IsGenericParameter)
+        {
+            il.Emit(OpCodes.Ldnull);
+            return;
+        }
+        var local = new VariableDefinition(type);
+        method.Body.Variables.Add(local);
+        method.Body.InitLocals = true;
+        il.Emit(OpCodes.Ldloca, local);
+        il.Emit(OpCodes.Initobj, type);
+        il.Emit(OpCodes.Ldloc, local);
     }
 
     // An async handler's task is waited for where the handler runs: the group takes its next message after it.
@@ -437,7 +469,25 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
     // travels is its fields, read from it and written into it.
     void WriteObjectState(TypeDefinition type, ILProcessor capture, ILProcessor apply, FieldPlan plan, List<FieldDefinition> objectFields)
     {
-        var (get, _) = ValueAccessors(plan.Field);
+        var (get, set) = ValueAccessors(plan.Field);
+        // Where the source never ran (a group's host), the object it made is not there yet: it is made empty, without
+        // its constructor (which ran in the source), and gets the fields the source's object had.
+        var instance = new VariableDefinition(plan.Field.FieldType);
+        apply.Body.Variables.Add(instance);
+        apply.Body.InitLocals = true;
+        var ready = apply.Create(OpCodes.Nop);
+        apply.Emit(OpCodes.Call, get);
+        apply.Emit(OpCodes.Stloc, instance);
+        apply.Emit(OpCodes.Ldloc, instance);
+        apply.Emit(OpCodes.Brtrue, ready);
+        apply.Emit(OpCodes.Ldtoken, plan.Field.FieldType);
+        apply.Emit(OpCodes.Call, runtime.GetTypeFromHandle);
+        apply.Emit(OpCodes.Call, runtime.GetUninitializedObject);
+        apply.Emit(OpCodes.Castclass, plan.Field.FieldType);
+        apply.Emit(OpCodes.Stloc, instance);
+        apply.Emit(OpCodes.Ldloc, instance);
+        apply.Emit(OpCodes.Call, set);
+        apply.Append(ready);
         foreach (var field in objectFields)
         {
             field.IsInitOnly = false;
@@ -451,7 +501,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             capture.Emit(OpCodes.Call, get);
             capture.Emit(OpCodes.Ldfld, field);
             capture.Emit(OpCodes.Stfld, slot);
-            apply.Emit(OpCodes.Call, get);
+            apply.Emit(OpCodes.Ldloc, instance);
             apply.Emit(OpCodes.Ldarg_0);
             apply.Emit(OpCodes.Ldfld, slot);
             apply.Emit(OpCodes.Stfld, field);

@@ -41,6 +41,7 @@ public sealed class RuntimeReferences
         WaitValueTask = Method("Weaving.AsyncHandlers", "Wait", 1, "System.Threading.Tasks.ValueTask");
         PostedTask = Method("Weaving.AsyncHandlers", "Posted", 0);
         PostedValueTask = Method("Weaving.AsyncHandlers", "PostedValue", 0);
+        GetUninitializedObject = Method("System.Runtime.CompilerServices.RuntimeHelpers", "GetUninitializedObject", 1);
         SystemType = Type("System.Type");
         GetTypeFromHandle = Method("System.Type", "GetTypeFromHandle", 1);
         ObjectConstructor = Constructor("System.Object", 0);
@@ -75,6 +76,7 @@ public sealed class RuntimeReferences
     public MethodReference WaitValueTask { get; }
     public MethodReference PostedTask { get; }
     public MethodReference PostedValueTask { get; }
+    public MethodReference GetUninitializedObject { get; }
     public TypeReference SystemType { get; }
     public MethodReference GetTypeFromHandle { get; }
     public MethodReference ObjectConstructor { get; }

@@ -23,8 +23,9 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         if (!callee.HasBody) return new(CutRule.NotAHandler, "it has no body");
         if (callee.IsConstructor) return new(CutRule.NotAHandler, "it is a constructor");
         if (callee.Parameters.Any(p => p.ParameterType.IsByReference)) return new(CutRule.RefOrOut, "it has ref or out parameters, so the caller waits for it");
-        if (callee.HasGenericParameters || callee.DeclaringType.HasGenericParameters) return new(CutRule.NotSupportedYet, "it is generic (generic handlers are not supported yet)");
-        foreach (var p in callee.Parameters)
+        if (callee.HasGenericParameters || callee.DeclaringType.HasGenericParameters) return new(CutRule.NotSupportedYet, "it is generic, and async or called with a type parameter (a generic handler is cut, one handler per instantiation, when it is a static void method called with closed type arguments)");
+        // What the handler never reads, or finds where it runs (the object of a static field every call passes), stays.
+        foreach (var p in callee.Parameters.Where(p => facts.ReadsParameter(callee, p.Index) && facts.BoundParameter(callee, p.Index) is null))
             if (types.WhyNotTransferable(p.ParameterType) is { } why)
                 return new(CutRule.CannotTravel, $"its parameter '{p.Name}' cannot travel in a message: {why}");
         return null;
@@ -57,7 +58,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         for (var p = 0; p < callee.Parameters.Count; p++)
         {
             var parameter = callee.Parameters[p];
-            if (types.IsImmutable(parameter.ParameterType)) continue;
+            if (types.IsImmutable(parameter.ParameterType) || !facts.ReadsParameter(callee, p) || facts.BoundParameter(callee, p) is not null) continue;
             var why = WhyNotOwned(caller, call, flow, p + (callee.HasThis ? 1 : 0), ownsParameters);
             if (why is not null) return new(CutRule.NotOwned, $"its argument '{parameter.Name}' is not the caller's to hand over: {why}");
         }
@@ -192,7 +193,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 // Beyond that, what code of this module does is known: when it does not touch what the handler touches
                 // (checked above), ends no process and is given nothing the handler can reach, its order relative to the
                 // handler is invisible. A call kept synchronous for a reason of its own then drags no other call along.
-                if (own is { HasBody: true, IsVirtual: false } && !EndsTheProcess(own) && ArgumentsOutOfReach(caller, ins, call, flow, isContinuation))
+                if (own is { HasBody: true, IsVirtual: false } && !EndsTheProcess(own) && ArgumentsOutOfReach(caller, ins, call, flow, handler, isContinuation))
                     return null;
                 // The console is one resource, tracked like a field: its order matters only against a handler that uses it.
                 if (method.DeclaringType.FullName == "System.Console")
@@ -252,7 +253,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         closure.OfEveryCall(method).Any(m => facts.Get(m).ExternalCalls.Any(MemberRules.EndsProcess));
 
     // Every argument of the call at ins is a value, an immutable object, or an object only the caller can reach.
-    bool ArgumentsOutOfReach(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, Func<Instruction, bool> isContinuation)
+    bool ArgumentsOutOfReach(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, Footprint handler,
+        Func<Instruction, bool> isContinuation)
     {
         var method = (MethodReference)ins.Operand;
         var pops = StackFlow.Pops(ins, caller);
@@ -261,9 +263,26 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         {
             var type = n < receiver ? method.DeclaringType : method.Parameters[n - receiver].ParameterType;
             if (type.IsValueType && !type.IsByReference || types.IsImmutable(type)) continue;
-            if (!IsPrivate(caller, flow, flow.Operand(ins, n), call, ins, isContinuation)) return false;
+            var operand = flow.Operand(ins, n);
+            if (!IsPrivate(caller, flow, operand, call, ins, isContinuation) && !OnlyStateApart(caller, operand, handler)) return false;
         }
         return true;
+    }
+
+    // The value is the object of static fields the handler does not touch (or a part of one): what is done to it cannot
+    // be seen by the handler. "this" of a bound method, and a bound parameter, are such objects.
+    bool OnlyStateApart(MethodDefinition caller, IReadOnlyCollection<Origin> operand, Footprint handler)
+    {
+        var binding = facts.Binding(caller);
+        var fields = new List<FieldDefinition?>();
+        foreach (var o in operand)
+        {
+            if (o.Kind == OriginKind.Static) fields.Add(facts.Own(o.Field));
+            else if (o.Kind == OriginKind.Argument && binding?.Arguments.TryGetValue(o.Index, out var bound) == true) fields.Add(facts.Own(bound));
+            // A local stands for what was stored in it, which the set holds too.
+            else if (!o.Equals(Origin.Unknown) && o.Kind != OriginKind.Local) return false;
+        }
+        return fields.Count > 0 && fields.All(f => f is not null && !handler.Reads.Contains(f) && !handler.Writes.Contains(f));
     }
 
     // A call into this module after the cut call: does what it may run conflict with what the handler may run?
@@ -322,8 +341,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         var receiver = flow.Operand(ins, 0);
         var statics = receiver.Where(o => o.Kind == OriginKind.Static).Select(o => facts.Own(o.Field)).ToList();
         return statics.Count > 0 && statics.All(f => f is not null && !handler.Reads.Contains(f) && !handler.Writes.Contains(f))
-               && receiver.All(o => o.Kind == OriginKind.Static || o.Equals(Origin.Unknown)
-                                    || o is { Kind: OriginKind.Argument, Index: 0 } && facts.BoundField(caller) is not null);
+               && receiver.All(o => o.Kind is OriginKind.Static or OriginKind.Local || o.Equals(Origin.Unknown)
+                                    || o.Kind == OriginKind.Argument && facts.Binding(caller)?.Arguments.ContainsKey(o.Index) == true);
     }
 
     // A call of another assembly that changes only objects the caller made itself and did not hand over or store.
@@ -458,6 +477,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     public static HashSet<Instruction> Before(MethodDefinition method, Instruction at)
     {
         var asyncBody = StackFlow.IsAsyncBody(method);
+        var state = asyncBody ? StateLocal(method) : null;
         var seen = new HashSet<Instruction>();
         var work = new Stack<Instruction>();
         work.Push(method.Body.Instructions[0]);
@@ -465,10 +485,36 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         {
             var ins = work.Pop();
             if (ins == at || !seen.Add(ins)) continue;
+            // The body's first run (state -1) falls through every test of its state: the jumps go to resume points.
+            var dispatch = state is not null && ins.OpCode.FlowControl == FlowControl.Cond_Branch && TestsState(ins, state.Value);
             foreach (var next in Successors(method, ins))
+            {
+                if (dispatch && next != ins.Next) continue;
                 if (!(asyncBody && ins.OpCode.FlowControl == FlowControl.Cond_Branch && IsResumePoint(next))) work.Push(next);
+            }
         }
         return seen;
+    }
+
+    // The local an async body copies its state into on entry (ldarg.0; ldfld <>1__state; stloc n).
+    static int? StateLocal(MethodDefinition body)
+    {
+        foreach (var ins in body.Body.Instructions.Take(8))
+            if (ins.OpCode.Code == Code.Ldfld && ins.Operand is FieldReference { Name: "<>1__state" } && ins.Next is { } store
+                && store.OpCode.Code is Code.Stloc or Code.Stloc_S or Code.Stloc_0 or Code.Stloc_1 or Code.Stloc_2 or Code.Stloc_3)
+                return StackFlow.LocalIndex(store);
+        return null;
+    }
+
+    // A branch on the state local: "ldloc state; [ldc.i4 n;] branch".
+    static bool TestsState(Instruction branch, int state)
+    {
+        var operand = branch.Previous;
+        if (operand is not null && operand.OpCode.Code is Code.Ldc_I4 or Code.Ldc_I4_S or Code.Ldc_I4_0 or Code.Ldc_I4_1 or Code.Ldc_I4_2
+                or Code.Ldc_I4_3 or Code.Ldc_I4_4 or Code.Ldc_I4_5 or Code.Ldc_I4_6 or Code.Ldc_I4_7 or Code.Ldc_I4_8 or Code.Ldc_I4_M1)
+            operand = operand.Previous;
+        return operand is not null && operand.OpCode.Code is Code.Ldloc or Code.Ldloc_S or Code.Ldloc_0 or Code.Ldloc_1 or Code.Ldloc_2 or Code.Ldloc_3
+               && StackFlow.LocalIndex(operand) == state;
     }
 
     /// <summary>Whether some path from the method's start to its end does not pass <paramref name="at"/>.</summary>
@@ -476,9 +522,14 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         Before(method, at).Any(i => i.OpCode.FlowControl == FlowControl.Return || i.OpCode.Code is Code.Leave or Code.Leave_S && IsLastLeave(method, i));
 
     // Where an async body resumes after an await: it takes its awaiter back out of its state machine.
-    static bool IsResumePoint(Instruction ins) =>
-        ins.OpCode.Code == Code.Ldarg_0 && ins.Next is { OpCode.Code: Code.Ldfld } load && load.Operand is FieldReference f
-        && f.Name.StartsWith("<>u__", StringComparison.Ordinal);
+    static bool IsResumePoint(Instruction ins)
+    {
+        // The dispatch may jump through a branch first.
+        for (var hops = 0; ins.OpCode.Code is Code.Br or Code.Br_S or Code.Nop && hops < 4; hops++)
+            ins = ins.OpCode.Code == Code.Nop ? ins.Next : (Instruction)ins.Operand;
+        return ins.OpCode.Code == Code.Ldarg_0 && ins.Next is { OpCode.Code: Code.Ldfld } load && load.Operand is FieldReference f
+               && f.Name.StartsWith("<>u__", StringComparison.Ordinal);
+    }
 
     // A leave out of the outermost try of an async body ends the method (it goes to SetResult).
     static bool IsLastLeave(MethodDefinition method, Instruction leave) =>

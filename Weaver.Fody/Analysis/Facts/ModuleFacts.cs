@@ -40,13 +40,16 @@ public sealed class ModuleFacts
 
     readonly HashSet<FieldDefinition> raisedDirectly = new();
     readonly HashSet<Instruction> subscriptionTakes = new();
+    readonly HashSet<FieldDefinition> sourceObjects;
     readonly HashSet<MethodDefinition> subscriptionAccessors = new();
 
     /// <param name="events">Events whose raises were rewritten into direct calls (EventRaises): their fields are no
     /// longer read, and the delegates their subscriptions make are never invoked.</param>
-    public ModuleFacts(ModuleDefinition module, IEnumerable<ResolvedEvent>? events = null)
+    /// <param name="sourceObjects">Fields the source's own objects were given (SourceObjectFields): each holds one object.</param>
+    public ModuleFacts(ModuleDefinition module, IEnumerable<ResolvedEvent>? events = null, IEnumerable<FieldDefinition>? sourceObjects = null)
     {
         this.module = module;
+        this.sourceObjects = new HashSet<FieldDefinition>(sourceObjects ?? []);
         foreach (var ev in events ?? [])
         {
             raisedDirectly.Add(ev.Field);
@@ -69,7 +72,7 @@ public sealed class ModuleFacts
             }
             if (method.HasBody && method.ReturnType.MetadataType != MetadataType.Void && !method.ReturnType.IsValueType)
             {
-                var flow = new StackFlow(method, boundThis: BoundField(method));
+                var flow = new StackFlow(method, binding: Binding(method));
                 var returned = new HashSet<FieldDefinition>();
                 foreach (var ret in method.Body.Instructions.Where(i => i.OpCode.Code == Code.Ret))
                     foreach (var o in flow.Operand(ret, 0))
@@ -113,14 +116,16 @@ public sealed class ModuleFacts
         return fields;
     }
 
-    // Which object each instance method is called on: a static field set only by its type initializer, or the bound
-    // object of the calling method ("this.Check()"). A greatest fixed point: a method that only calls itself stays bound.
+    // Which object each argument slot gets: "this" of an instance method, or a parameter (by IL index). A slot is bound
+    // to a static field set only by its type initializer (or a field the source gave its own object) when every call
+    // passes that field's object, or the caller's own slot bound to it ("this.Check()", "Handle(detector)"). A greatest
+    // fixed point: a method that only passes the object on to itself stays bound.
     void Bind()
     {
         stable = new HashSet<FieldDefinition>(module.GetTypes().SelectMany(t => t.Fields)
             .Where(f => f.IsStatic && !f.FieldType.IsValueType && !f.FieldType.IsGenericParameter && !f.DeclaringType.HasGenericParameters));
-        var receivers = new Dictionary<MethodDefinition, List<(FieldDefinition? Field, MethodDefinition? ThisOf)>>();
-        var unbound = new HashSet<MethodDefinition>();
+        var given = new Dictionary<(MethodDefinition, int), List<(FieldDefinition? Field, (MethodDefinition, int)? Slot)>>();
+        var unbound = new HashSet<(MethodDefinition, int)>();
         foreach (var method in AllMethods().Where(m => m.HasBody))
         {
             StackFlow? flow = null;
@@ -131,62 +136,95 @@ public sealed class ModuleFacts
                     && !(method.IsConstructor && method.IsStatic && method.DeclaringType == set.DeclaringType && code == Code.Stsfld))
                     stable.Remove(set);
                 if (code is not (Code.Call or Code.Callvirt or Code.Ldftn or Code.Ldvirtftn) || subscriptionTakes.Contains(ins)) continue;
-                if (Own(ins.Operand as MethodReference) is not { IsStatic: false, IsConstructor: false, HasBody: true } callee) continue;
-                // A delegate, or a method of a struct or a generic type: the object it runs on is not known here.
+                if (Own(ins.Operand as MethodReference) is not { IsConstructor: false, HasBody: true } callee) continue;
+                var slots = callee.Parameters.Count + (callee.HasThis ? 1 : 0);
+                // A delegate, a virtual call, or a method of a struct or a generic type: what it runs on is not known here.
                 if (code is Code.Ldftn or Code.Ldvirtftn || callee.DeclaringType.IsValueType || callee.DeclaringType.HasGenericParameters
                     || callee.HasGenericParameters || callee.IsVirtual && !callee.IsFinal)
                 {
-                    unbound.Add(callee);
+                    for (var a = 0; a < slots; a++) unbound.Add((callee, a));
                     continue;
                 }
                 flow ??= new StackFlow(method);
-                if (!receivers.TryGetValue(callee, out var list)) receivers[callee] = list = [];
-                var receiver = flow.Operand(ins, 0);
-                if (receiver.Count == 0) continue;
-                foreach (var origin in receiver)
+                for (var a = 0; a < slots; a++)
                 {
-                    if (origin.Kind == OriginKind.Static && Own(origin.Field) is { } field) list.Add((field, null));
-                    else if (origin.Kind == OriginKind.Argument && origin.Index == 0 && !method.IsStatic && !method.IsConstructor) list.Add((null, method));
-                    else list.Add((null, null));
+                    var slotType = callee.HasThis && a == 0 ? callee.DeclaringType : callee.Parameters[a - (callee.HasThis ? 1 : 0)].ParameterType;
+                    if (slotType.IsValueType || slotType.IsGenericParameter) continue;
+                    if (!given.TryGetValue((callee, a), out var list)) given[(callee, a)] = list = [];
+                    foreach (var origin in flow.Operand(ins, a))
+                    {
+                        if (origin.Kind == OriginKind.Static && Own(origin.Field) is { } field) list.Add((field, null));
+                        else if (origin.Kind == OriginKind.Argument && !StackFlow.IsAsyncBody(method)) list.Add((null, (method, origin.Index)));
+                        else if (origin is { Kind: OriginKind.Other, Item: FieldDefinition copy } && AsyncMethodOf(method) is { } written
+                                 && CopiedSlot(written, copy) is { } slot)
+                            list.Add((null, (written, slot)));
+                        else list.Add((null, null));
+                    }
                 }
             }
         }
-        var bound = new Dictionary<MethodDefinition, FieldDefinition?>();
-        foreach (var entry in receivers)
+        // The source stores its own objects' fields once, before anything reads them.
+        stable.UnionWith(sourceObjects);
+        var bound = new Dictionary<(MethodDefinition, int), FieldDefinition?>();
+        foreach (var entry in given)
         {
-            if (unbound.Contains(entry.Key) || entry.Value.Any(r => r.Field is null && r.ThisOf is null)) continue;
+            if (unbound.Contains(entry.Key) || entry.Value.Any(r => r.Field is null && r.Slot is null)) continue;
             var fields = entry.Value.Where(r => r.Field is not null).Select(r => r.Field!).Distinct().ToList();
             if (fields.Count > 1 || fields.Any(f => !stable.Contains(f))) continue;
             bound[entry.Key] = fields.FirstOrDefault();
         }
-        // Methods reached only through "this" take their caller's binding; withdraw until every source agrees.
         bool changed;
         do
         {
             changed = false;
-            foreach (var method in bound.Keys.ToList())
+            foreach (var slot in bound.Keys.ToList())
             {
-                var field = bound[method];
-                foreach (var (_, thisOf) in receivers[method].Where(r => r.ThisOf is not null))
+                var field = bound[slot];
+                foreach (var (_, from) in given[slot].Where(r => r.Slot is not null))
                 {
-                    if (!bound.TryGetValue(thisOf!, out var callerField)) { field = null; bound.Remove(method); break; }
+                    if (!bound.TryGetValue(from!.Value, out var callerField)) { field = null; bound.Remove(slot); break; }
                     if (callerField is null || callerField == field) continue;
                     if (field is null) field = callerField;
-                    else { bound.Remove(method); field = null; break; }
+                    else { bound.Remove(slot); field = null; break; }
                 }
-                if (!bound.ContainsKey(method)) { changed = true; continue; }
-                if (field != bound[method]) { bound[method] = field; changed = true; }
+                if (!bound.ContainsKey(slot)) { changed = true; continue; }
+                if (field != bound[slot]) { bound[slot] = field; changed = true; }
             }
         } while (changed);
         foreach (var entry in bound)
-            if (entry.Value is { } field)
+        {
+            if (entry.Value is not { } field) continue;
+            var (method, index) = entry.Key;
+            if (!bindings.TryGetValue(method, out var binding)) bindings[method] = binding = new ArgumentBinding();
+            binding.Arguments[index] = field;
+            if (method.HasThis && index == 0) boundTo[method] = field;
+            bindingFields.Add(field);
+            // An async method's body reads its arguments from its state machine's copies of them.
+            if (AsyncBody(method) is { } body)
             {
-                boundTo[entry.Key] = field;
-                bindingFields.Add(field);
+                if (!bindings.TryGetValue(body, out var copies)) bindings[body] = copies = new ArgumentBinding();
+                var name = method.HasThis && index == 0 ? "<>4__this" : method.Parameters[index - (method.HasThis ? 1 : 0)].Name;
+                copies.Copies[name] = field;
+                if (method.HasThis && index == 0) boundTo[body] = field;
             }
-        // An async method's body runs on the same object: its state machine holds "this".
-        foreach (var entry in boundTo.ToList())
-            if (AsyncBody(entry.Key) is { } body) boundTo[body] = entry.Value;
+        }
+    }
+
+    readonly Dictionary<MethodDefinition, ArgumentBinding> bindings = new();
+
+    /// <summary>The arguments of a method that are always the object of one static field, or null.</summary>
+    public ArgumentBinding? Binding(MethodDefinition method) => bindings.TryGetValue(method, out var binding) ? binding : null;
+
+    /// <summary>The static field whose object every call passes as this parameter, or null.</summary>
+    public FieldDefinition? BoundParameter(MethodDefinition method, int index) =>
+        Binding(method)?.Arguments.TryGetValue(index + (method.HasThis ? 1 : 0), out var field) == true ? (FieldDefinition)field : null;
+
+    // The IL argument slot of an async method that its state machine's field copies.
+    static int? CopiedSlot(MethodDefinition method, FieldDefinition copy)
+    {
+        if (copy.Name == "<>4__this") return method.HasThis ? 0 : null;
+        var parameter = method.Parameters.FirstOrDefault(p => p.Name == copy.Name);
+        return parameter is null ? null : parameter.Index + (method.HasThis ? 1 : 0);
     }
 
     static TypeDefinition? AsyncStateMachine(MethodDefinition method) =>
@@ -198,6 +236,22 @@ public sealed class ModuleFacts
 
     /// <summary>The async method whose body this MoveNext is, or null.</summary>
     public MethodDefinition? AsyncMethodOf(MethodDefinition body) => asyncMethods.TryGetValue(body, out var method) ? method : null;
+
+    /// <summary>
+    /// Whether the method reads its <paramref name="index"/>-th parameter at all (an async method: in its body). One it
+    /// never reads (the <c>sender</c> of an event handler) need not travel in its messages.
+    /// </summary>
+    public bool ReadsParameter(MethodDefinition method, int index)
+    {
+        var parameter = method.Parameters[index];
+        if (AsyncBody(method) is { } body)
+            return body.Body.Instructions.Any(i => i.OpCode.Code is Code.Ldfld or Code.Ldflda or Code.Stfld
+                                                   && i.Operand is FieldReference f && f.Name == parameter.Name && f.DeclaringType.Resolve() == body.DeclaringType);
+        var argument = index + (method.HasThis ? 1 : 0);
+        return method.Body.Instructions.Any(i => i.OpCode.Code is Code.Ldarg or Code.Ldarg_S or Code.Ldarg_0 or Code.Ldarg_1 or Code.Ldarg_2
+                                                     or Code.Ldarg_3 or Code.Ldarga or Code.Ldarga_S or Code.Starg or Code.Starg_S
+                                                 && StackFlow.ArgumentIndex(i) == argument);
+    }
 
     /// <summary>A method as the user wrote it: an async method for its state machine's MoveNext, else the method.</summary>
     public MethodDefinition Written(MethodDefinition method) => AsyncMethodOf(method) ?? method;
@@ -228,7 +282,7 @@ public sealed class ModuleFacts
         var result = new MethodFacts(method);
         facts[method] = result;
         if (!method.HasBody) return result;
-        var flow = new StackFlow(method, ReturnedStatics, BoundField(method));
+        var flow = new StackFlow(method, ReturnedStatics, Binding(method));
         result.Flow = flow;
         // An event's add and remove accessors change only its field, which no raise reads once raises are direct calls.
         if (subscriptionAccessors.Contains(method)) return result;
@@ -399,14 +453,16 @@ public sealed class ModuleFacts
             case Code.Call: case Code.Callvirt: case Code.Newobj:
             {
                 var callee = (MethodReference)ins.Operand;
+                // The await plumbing changes the builder, awaiters and state machine: nothing of the program's.
+                if (MemberRules.IsAwaitPlumbing(callee)) break;
                 var pops = StackFlow.Pops(ins, flow.Method);
                 var hasReceiver = callee.HasThis && code != Code.Newobj;
-                // A method bound to the object of a static field touches that object's state in its own body.
-                var boundReceiver = hasReceiver && Own(callee) is { } target && boundTo.ContainsKey(target);
+                // A method given the object of a static field (as "this" or a parameter) touches its state in its own body.
+                var boundArguments = Own(callee) is { } target ? Binding(target) : null;
                 for (var n = 0; n < pops; n++)
                 {
                     bool write;
-                    if (boundReceiver && n == 0) continue;
+                    if (boundArguments is not null && code != Code.Newobj && boundArguments.Arguments.ContainsKey(n)) continue;
                     if (hasReceiver && n == 0)
                         // This module's own code is read for what it does to its receiver (a record's getter only reads);
                         // a virtual call may run an override, which is not looked at.
@@ -425,8 +481,11 @@ public sealed class ModuleFacts
                 break;
             }
             case Code.Stfld:
-                // An async method's local, kept in its state machine: storing into it changes nothing shared.
+                // An async method's local, kept in its state machine (or an argument its stub copies into it): storing
+                // into it changes nothing shared.
                 if (flow.StoresLocalOfStateMachine(ins)) break;
+                if (AsyncBody(flow.Method) is { } started && flow.Operand(ins, 0).All(o => o.Kind == OriginKind.LocalAddress)
+                    && (ins.Operand as FieldReference)?.DeclaringType.Resolve() == started.DeclaringType) break;
                 foreach (var o in flow.Operand(ins, 0)) yield return (o, true);
                 foreach (var o in flow.Operand(ins, 1)) yield return (o, true);
                 break;

@@ -3,6 +3,16 @@ using Mono.Cecil.Cil;
 
 namespace Weaving.Fody.Analysis;
 
+/// <summary>
+/// Arguments of one method that are always the object of one static field (ModuleFacts.Binding): by IL argument index,
+/// and, in an async method's body, by the name of the state machine's field that copies them.
+/// </summary>
+public sealed class ArgumentBinding
+{
+    public Dictionary<int, FieldReference> Arguments { get; } = new();
+    public Dictionary<string, FieldReference> Copies { get; } = new(StringComparer.Ordinal);
+}
+
 /// <summary>Where a value on the evaluation stack may have come from.</summary>
 public enum OriginKind { Other, Local, LocalAddress, Argument, ArgumentAddress, Static, StaticAddress, Fresh, CallResult }
 
@@ -46,14 +56,14 @@ public sealed class StackFlow
 
     public MethodDefinition Method { get; }
 
-    /// <param name="boundThis">For a method bound to the object of a static field (ModuleFacts.BoundField): that field,
-    /// whose object <c>this</c> is (for an async method's body: the object its state machine keeps).</param>
+    /// <param name="binding">Arguments bound to the object of a static field (ModuleFacts.Binding): <c>this</c> of a bound
+    /// method, or a parameter every call passes that object to; in an async method's body, the state machine's copies.</param>
     public StackFlow(MethodDefinition method, Func<MethodReference, IEnumerable<FieldReference>>? returnedStatics = null,
-        FieldReference? boundThis = null)
+        ArgumentBinding? binding = null)
     {
         Method = method;
         this.returnedStatics = returnedStatics;
-        this.boundThis = boundThis;
+        this.binding = binding;
         stateMachine = IsAsyncBody(method);
         if (!method.HasBody) return;
         // The locals an async method keeps across its awaits are fields of its state machine, and a resumed MoveNext
@@ -68,7 +78,7 @@ public sealed class StackFlow
     }
 
     readonly bool stateMachine;
-    readonly FieldReference? boundThis;
+    readonly ArgumentBinding? binding;
     readonly Dictionary<FieldDefinition, HashSet<Origin>> hoisted = new();
     bool hoistedGrew;
 
@@ -84,6 +94,16 @@ public sealed class StackFlow
     FieldDefinition? HoistedField(Instruction ins, IEnumerable<Origin> target) =>
         stateMachine && ins.Operand is FieldReference f && f.Resolve() is { } field && field.DeclaringType == Method.DeclaringType
         && target.Any(o => o.Kind is OriginKind.Argument or OriginKind.ArgumentAddress && o.Index == 0) ? field : null;
+
+    HashSet<FieldDefinition>? setInBody;
+
+    bool SetInBody(FieldDefinition field)
+    {
+        setInBody ??= new HashSet<FieldDefinition>(Method.Body.Instructions
+            .Where(i => i.OpCode.Code is Code.Stfld or Code.Ldflda && i.Operand is FieldReference f && f.DeclaringType.Resolve() == Method.DeclaringType)
+            .Select(i => ((FieldReference)i.Operand).Resolve()));
+        return setInBody.Contains(field);
+    }
 
     HashSet<Origin> Hoisted(FieldDefinition field) =>
         hoisted.TryGetValue(field, out var set) ? set : hoisted[field] = [];
@@ -230,9 +250,9 @@ public sealed class StackFlow
             case Code.Ldarg_0: case Code.Ldarg_1: case Code.Ldarg_2: case Code.Ldarg_3: case Code.Ldarg_S: case Code.Ldarg:
             {
                 var index = ArgumentIndex(ins);
-                // "this" of a bound method is the object of its static field.
-                if (index == 0 && Method.HasThis && boundThis is not null && !stateMachine)
-                    Push(new Origin(OriginKind.Argument, 0), new Origin(OriginKind.Static, -1, boundThis));
+                // A bound argument ("this" of a bound method, a parameter always given one object) is that object.
+                if (!stateMachine && binding is not null && binding.Arguments.TryGetValue(index, out var bound))
+                    Push(new Origin(OriginKind.Argument, index), new Origin(OriginKind.Static, -1, bound));
                 else
                     Push(new Origin(OriginKind.Argument, index));
                 break;
@@ -295,7 +315,7 @@ public sealed class StackFlow
                     var set = new HashSet<Origin> { new(OriginKind.CallResult, -1, ins) };
                     if (returnedStatics is not null)
                         foreach (var f in returnedStatics(method)) set.Add(new Origin(OriginKind.Static, -1, f));
-                    if (CanReachObjects(method.ReturnType) && !MakesACopy(method)) set.UnionWith(reached);
+                    if (CanReachObjects(method.ReturnType) && !MakesACopy(method) && !IsTaskLike(method.ReturnType)) set.UnionWith(reached);
                     stack.Add(set);
                 }
                 break;
@@ -308,8 +328,13 @@ public sealed class StackFlow
                 if (HoistedField(ins, target) is { } local)
                 {
                     // A local of the async method: whatever it may hold, never the caller's own value (unknown).
-                    var held = new HashSet<Origin>(Hoisted(local)) { code == Code.Ldflda ? new Origin(OriginKind.ArgumentAddress, 0, local) : Origin.Unknown };
-                    if (boundThis is not null && local.Name == "<>4__this") held.Add(new Origin(OriginKind.Static, -1, boundThis));
+                    var held = new HashSet<Origin>(Hoisted(local));
+                    // A copy of the async method's parameter (or "this") that the body never sets: that argument, named
+                    // by its field so that a binding can be found. Anything else the body keeps: whatever it may hold.
+                    var copy = code == Code.Ldfld && (!local.Name.StartsWith("<", StringComparison.Ordinal) || local.Name == "<>4__this")
+                               && !SetInBody(local);
+                    held.Add(code == Code.Ldflda ? new Origin(OriginKind.ArgumentAddress, 0, local) : copy ? new Origin(OriginKind.Other, -1, local) : Origin.Unknown);
+                    if (binding is not null && binding.Copies.TryGetValue(local.Name, out var bound)) held.Add(new Origin(OriginKind.Static, -1, bound));
                     stack.Add(held);
                     break;
                 }
@@ -369,6 +394,12 @@ public sealed class StackFlow
         !(type.IsPrimitive || type.IsPointer || type.MetadataType is MetadataType.String or MetadataType.Void
           || type.Resolve() is { IsEnum: true });
 
+    // A task, or its awaiter, gives back only its result: not the objects its method was given.
+    static bool IsTaskLike(TypeReference type) =>
+        type.Namespace is "System.Threading.Tasks" or "System.Runtime.CompilerServices"
+        && (type.Name.StartsWith("Task", StringComparison.Ordinal) || type.Name.StartsWith("ValueTask", StringComparison.Ordinal)
+            || type.Name.Contains("Awaiter") || type.Name.Contains("Awaitable"));
+
     // LINQ's To* methods return a new collection: what is in it is still reachable, the collection itself is not.
     static bool MakesACopy(MethodReference method) =>
         method.DeclaringType.FullName == "System.Linq.Enumerable" && method.Name.StartsWith("To", StringComparison.Ordinal);
@@ -425,12 +456,12 @@ public sealed class StackFlow
     public static int Pushes(Instruction ins)
     {
         var op = ins.OpCode;
+        if (op.Code == Code.Newobj) return 1; // its constructor returns void, and it pushes the object
         if (op.FlowControl == FlowControl.Call)
         {
             var sig = ins.Operand as IMethodSignature;
             return sig is null || sig.ReturnType.MetadataType == MetadataType.Void ? 0 : 1;
         }
-        if (op.Code == Code.Newobj) return 1;
         return op.StackBehaviourPush switch
         {
             StackBehaviour.Push0 => 0,
