@@ -128,4 +128,20 @@ public sealed class ModernCSharpPlanTests
         PlanAssert.SameSet(["OnLineAsync: OnLineAsync", "OnReading: OnReading"], map.GroupLayout, "groups");
         CollectionAssert.AreEquivalent(new[] { "Program.<alerts>object", "Program.<detector>object" }, map.Groups.Single(g => g.Name == "OnReading").Seeded);
     }
+    [TestMethod]
+    public void A_login_monitor_with_await_foreach_weaves_into_the_stages_a_reader_would_draw()
+    {
+        // An async stream read with await foreach (its disposal is an await in a finally, which the compiler lowers to a
+        // catch of System.Object and a rethrow: a finally, not a catch), an async handler per line, a detector object
+        // with its own state, and its event subscribed by a method of another object and a printing lambda.
+        var map = StageMap.Of("AccessMonitor");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Program.HandleLineAsync @70: cut", "Program.HandleLineAsync -> BruteForceDetector.Observe @86: cut",
+            "BruteForceDetector.Observe -> AuditTrail.Record @44: cut",
+        ], map.Sites, "call sites");
+        PlanAssert.SameSet(["HandleLineAsync: HandleLineAsync", "Observe: Observe", "Record: Record"], map.GroupLayout, "groups");
+        CollectionAssert.AreEqual(new[] { "AccessMonitor.Program.<detector>object" }, map.Groups.Single(g => g.Name == "Observe").Seeded);
+        CollectionAssert.AreEqual(new[] { "AccessMonitor.Program.<audit>object" }, map.Groups.Single(g => g.Name == "Record").Results);
+    }
 }

@@ -85,6 +85,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Ldfld, entry.Value);
             il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
         }
+        var previous = BeginHandler(il, invoke, handler);
         // An instance handler runs on the object of its static field, in this process (made by its type initializer).
         if (stage.Receiver is not null)
         {
@@ -107,7 +108,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
                 DefaultValue(il, invoke, handler.Parameters[i].ParameterType);
         }
         il.Emit(handler.IsStatic ? OpCodes.Call : OpCodes.Callvirt, handler);
-        WaitForHandler(il, handler);
+        WaitForHandler(il, handler, previous);
         il.Emit(OpCodes.Ret);
         type.Methods.Add(invoke);
         touched.Add(invoke);
@@ -159,9 +160,10 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Call, StreamedValue(entry.Key));
             il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
         }
+        var previous = BeginHandler(il, stub, handler);
         foreach (var parameter in stub.Parameters) il.Emit(OpCodes.Ldarg, parameter);
         il.Emit(handler.IsStatic ? OpCodes.Call : OpCodes.Callvirt, handler);
-        WaitForHandler(il, handler);
+        WaitForHandler(il, handler, previous);
         il.Emit(OpCodes.Leave, returned);
         var failed = il.Create(OpCodes.Ldsfld, route);
         il.Append(failed);
@@ -225,10 +227,22 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         il.Emit(OpCodes.Ldloc, local);
     }
 
-    // An async handler's task is waited for where the handler runs: the group takes its next message after it.
-    void WaitForHandler(ILProcessor il, MethodDefinition handler)
+    // An async handler's continuations come back to the thread that waits for it (AsyncHandlers.Begin), and its task is
+    // waited for there: the group takes its next message after it.
+    VariableDefinition? BeginHandler(ILProcessor il, MethodDefinition method, MethodDefinition handler)
     {
-        if (handler.ReturnType.MetadataType == MetadataType.Void) return;
+        if (handler.ReturnType.MetadataType == MetadataType.Void) return null;
+        var previous = new VariableDefinition(runtime.SynchronizationContext);
+        method.Body.Variables.Add(previous);
+        il.Emit(OpCodes.Call, runtime.BeginAsyncHandler);
+        il.Emit(OpCodes.Stloc, previous);
+        return previous;
+    }
+
+    void WaitForHandler(ILProcessor il, MethodDefinition handler, VariableDefinition? previous)
+    {
+        if (previous is null) return;
+        il.Emit(OpCodes.Ldloc, previous);
         il.Emit(OpCodes.Call, handler.ReturnType.FullName == "System.Threading.Tasks.ValueTask" ? runtime.WaitValueTask : runtime.WaitTask);
     }
 

@@ -37,8 +37,10 @@ public sealed class RuntimeReferences
         // The constructor that takes the message type's name: a Type argument would be parsed at every start-up.
         WovenStageConstructor = module.ImportReference(findType("Weaving.Woven.WovenStageAttribute").Methods.First(m =>
             m.IsConstructor && m.Parameters.Count == 5 && m.Parameters[2].ParameterType.FullName == "System.String"));
-        WaitTask = Method("Weaving.AsyncHandlers", "Wait", 1, "System.Threading.Tasks.Task");
-        WaitValueTask = Method("Weaving.AsyncHandlers", "Wait", 1, "System.Threading.Tasks.ValueTask");
+        BeginAsyncHandler = Method("Weaving.AsyncHandlers", "Begin", 0);
+        WaitTask = Method("Weaving.AsyncHandlers", "Wait", 2, "System.Threading.Tasks.Task");
+        WaitValueTask = Method("Weaving.AsyncHandlers", "Wait", 2, "System.Threading.Tasks.ValueTask");
+        SynchronizationContext = Type("System.Threading.SynchronizationContext");
         PostedTask = Method("Weaving.AsyncHandlers", "Posted", 0);
         PostedValueTask = Method("Weaving.AsyncHandlers", "PostedValue", 0);
         GetUninitializedObject = Method("System.Runtime.CompilerServices.RuntimeHelpers", "GetUninitializedObject", 1);
@@ -72,6 +74,8 @@ public sealed class RuntimeReferences
     public MethodReference WovenAssemblyConstructor { get; }
     public MethodReference WovenGroupConstructor { get; }
     public MethodReference WovenStageConstructor { get; }
+    public MethodReference BeginAsyncHandler { get; }
+    public TypeReference SynchronizationContext { get; }
     public MethodReference WaitTask { get; }
     public MethodReference WaitValueTask { get; }
     public MethodReference PostedTask { get; }

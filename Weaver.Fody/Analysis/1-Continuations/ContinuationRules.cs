@@ -164,6 +164,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                                                && Inside(call, h.TryStart, h.TryEnd) && !HandsToTask(caller, h));
 
     static bool HandsToTask(MethodDefinition caller, ExceptionHandler handler) =>
+        KeepsForFinally(caller, handler) ||
         StackFlow.IsAsyncBody(caller) && handler.HandlerType == ExceptionHandlerType.Catch
         && caller.Body.Instructions.Any(i => Inside(i, handler.HandlerStart, handler.HandlerEnd) && i.OpCode.Code == Code.Call
                                              && i.Operand is MethodReference { Name: "SetException" } m && MemberRules.IsAwaitPlumbing(m));
@@ -186,6 +187,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 var method = (MethodReference)ins.Operand;
                 if (isContinuation(ins)) return null;
                 if (MemberRules.IsEnumeratorPlumbing(method) || MemberRules.IsAwaitPlumbing(method)) return null;
+                if (RethrowsAfterFinally(caller, ins, flow)) return null;
                 // Code of this module that the caller runs after the call must not touch what the handler touches.
                 var own = facts.Own(method);
                 if (own is { HasBody: true } && Conflict(caller, ins, own, handler, isContinuation) is { } conflict)
@@ -212,6 +214,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             }
             case Code.Calli:
                 return $"makes an indirect call (line {Line(caller, ins)})";
+            case Code.Throw when RethrowsAfterFinally(caller, ins, flow):
+                return null;
             case Code.Throw: case Code.Rethrow:
                 return $"may throw (line {Line(caller, ins)}), which would no longer stop the handler";
             case Code.Stsfld:
@@ -532,6 +536,17 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     }
 
     // A leave out of the outermost try of an async body ends the method (it goes to SetResult).
+    // An await in a finally (await using, await foreach) is lowered to a catch of System.Object, which C# cannot write:
+    // it keeps the exception, runs the finally's code, and throws it again. It is a finally, not a catch.
+    static bool KeepsForFinally(MethodDefinition caller, ExceptionHandler handler) =>
+        StackFlow.IsAsyncBody(caller) && handler.HandlerType == ExceptionHandlerType.Catch && handler.CatchType?.FullName == "System.Object";
+
+    // The throw at the end of such a lowered finally: the exception the try met, thrown on (never a new one).
+    static bool RethrowsAfterFinally(MethodDefinition caller, Instruction ins, StackFlow flow) =>
+        caller.Body.ExceptionHandlers.Any(h => KeepsForFinally(caller, h))
+        && (ins.OpCode.Code == Code.Throw ? !flow.Operand(ins, 0).Any(o => o.Kind == OriginKind.Fresh)
+            : ins.Operand is MethodReference { Name: "Throw" or "Capture" } m && m.DeclaringType.FullName == "System.Runtime.ExceptionServices.ExceptionDispatchInfo");
+
     static bool IsLastLeave(MethodDefinition method, Instruction leave) =>
         StackFlow.IsAsyncBody(method) && method.Body.ExceptionHandlers.Any(h => h.HandlerType == ExceptionHandlerType.Catch
             && Inside(leave, h.TryStart, h.TryEnd) && !Inside((Instruction)leave.Operand, h.TryStart, h.TryEnd) && HandsToTask(method, h));

@@ -94,9 +94,9 @@ public static class MemberRules
 
     /// <summary>The plumbing a foreach loop calls on its enumerator: never an effect.</summary>
     public static bool IsEnumeratorPlumbing(MethodReference method) =>
-        method.Name is "MoveNext" or "get_Current" or "GetEnumerator"
-        || (method.Name == "Dispose" && (method.DeclaringType.FullName == "System.IDisposable"
-                                         || method.DeclaringType.Name.Contains("Enumerator")));
+        method.Name is "MoveNext" or "get_Current" or "GetEnumerator" or "MoveNextAsync" or "GetAsyncEnumerator"
+        || (method.Name is "Dispose" or "DisposeAsync" && (method.DeclaringType.FullName is "System.IDisposable" or "System.IAsyncDisposable"
+                                                          || method.DeclaringType.Name.Contains("Enumerator")));
 
     /// <summary>
     /// A method of another assembly that may keep a reference to an object it receives as an argument (adds it to a

@@ -231,6 +231,11 @@ public sealed class ModuleFacts
         method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.AsyncStateMachineAttribute")
             ?.ConstructorArguments.FirstOrDefault().Value is TypeReference type ? type.Resolve() : null;
 
+    static TypeDefinition? IteratorStateMachine(MethodDefinition method) =>
+        method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName is "System.Runtime.CompilerServices.IteratorStateMachineAttribute"
+                or "System.Runtime.CompilerServices.AsyncIteratorStateMachineAttribute")
+            ?.ConstructorArguments.FirstOrDefault().Value is TypeReference type ? type.Resolve() : null;
+
     /// <summary>The body of an async method: its state machine's MoveNext, where the compiler moved its code.</summary>
     public MethodDefinition? AsyncBody(MethodDefinition method) => asyncBodies.TryGetValue(method, out var body) ? body : null;
 
@@ -326,6 +331,9 @@ public sealed class ModuleFacts
         }
         // An async method runs its body when called (up to its first await that does not complete): its state
         // machine's MoveNext, started by the builder, is a synchronous call of the method.
+        // An iterator's body runs as it is enumerated, where the enumerable it returns is: it is what the method does.
+        if (IteratorStateMachine(method)?.Methods.FirstOrDefault(m => m.Name == "MoveNext" && m.HasBody) is { } iterator)
+            result.Calls.Add((method.Body.Instructions[0], iterator));
         if (AsyncBody(method) is { } body)
         {
             var start = method.Body.Instructions.FirstOrDefault(i => i.OpCode.Code == Code.Call && i.Operand is MethodReference { Name: "Start" } m

@@ -64,7 +64,8 @@ public sealed class StackFlow
         Method = method;
         this.returnedStatics = returnedStatics;
         this.binding = binding;
-        stateMachine = IsAsyncBody(method);
+        // An iterator keeps its locals in its state machine too.
+        stateMachine = IsAsyncBody(method) || IsIteratorBody(method);
         if (!method.HasBody) return;
         // The locals an async method keeps across its awaits are fields of its state machine, and a resumed MoveNext
         // reaches them from its start: what they may hold is gathered over the whole body, until it stops growing.
@@ -86,6 +87,10 @@ public sealed class StackFlow
     public static bool IsAsyncBody(MethodDefinition method) =>
         method.Name == "MoveNext" && method.HasThis
         && method.DeclaringType.Interfaces.Any(i => i.InterfaceType.FullName == "System.Runtime.CompilerServices.IAsyncStateMachine");
+
+    static bool IsIteratorBody(MethodDefinition method) =>
+        method.Name == "MoveNext" && method.HasThis && method.DeclaringType.Name.StartsWith("<", StringComparison.Ordinal)
+        && method.DeclaringType.Interfaces.Any(i => i.InterfaceType.FullName == "System.Collections.IEnumerator");
 
     /// <summary>A store into one of the state machine's own fields: one of the async method's locals, not shared memory.</summary>
     public bool StoresLocalOfStateMachine(Instruction ins) =>
