@@ -144,4 +144,18 @@ public sealed class ModernCSharpPlanTests
         CollectionAssert.AreEqual(new[] { "AccessMonitor.Program.<detector>object" }, map.Groups.Single(g => g.Name == "Observe").Seeded);
         CollectionAssert.AreEqual(new[] { "AccessMonitor.Program.<audit>object" }, map.Groups.Single(g => g.Name == "Record").Results);
     }
+    [TestMethod]
+    public void A_price_watcher_with_init_only_event_arguments_weaves_its_async_chain_and_tracker_into_stages()
+    {
+        // Its event's arguments are built with an object initializer of init-only properties, whose setters return
+        // "modreq(IsExternalInit) void": read as returning a value, they had the analysis lose track of the stack.
+        var map = StageMap.Of("PriceWatch");
+        PlanAssert.SameSet(
+        [
+            "Program.<Main>$ -> Feed.OnLineAsync @20: cut", "Feed.OnLineAsync -> Feed.OnTickAsync @53: cut",
+            "Feed.OnTickAsync -> BandTracker.Update @59: cut", "BandTracker.Update -> AlertStore.OnBreakout @81: sync",
+        ], map.Sites, "call sites");
+        PlanAssert.SameSet(["OnLineAsync: OnLineAsync", "OnTickAsync: OnTickAsync", "Update: Update"], map.GroupLayout, "groups");
+        CollectionAssert.AreEquivalent(new[] { "Program.<store>object", "Program.<tracker>object" }, map.Groups.Single(g => g.Name == "Update").Seeded);
+    }
 }

@@ -203,7 +203,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                         ? $"uses the console (line {Line(caller, ins)}), which the handler also writes to" : null;
                 if (ins.OpCode.Code == Code.Newobj) return null;
                 // A Task without a result is awaited for the effect that made it, as a void call is made for it.
-                var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop
+                var discarded = StackFlow.ReturnsVoid(method) || ins.Next?.OpCode.Code == Code.Pop
                                 || MemberRules.IsBareTask(method.ReturnType);
                 if (!discarded) return null;
                 // Changing an object that the caller made after or apart from the handler's arguments is computation:
@@ -449,7 +449,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             if (code is Code.Stsfld && flow.Operand(ins, 0).Contains(origin)) return ins;
             if (code is Code.Stfld or Code.Stind_Ref or Code.Stobj && flow.Operand(ins, 1).Contains(origin)) return ins;
             if (code is Code.Stelem_Ref or Code.Stelem_Any && flow.Operand(ins, 2).Contains(origin)) return ins;
-            if (code is Code.Ret && caller.ReturnType.MetadataType != MetadataType.Void && flow.Operand(ins, 0).Contains(origin)) return ins;
+            if (code is Code.Ret && !StackFlow.ReturnsVoid(caller) && flow.Operand(ins, 0).Contains(origin)) return ins;
             if (code is Code.Call or Code.Callvirt or Code.Newobj)
             {
                 var callee = (MethodReference)ins.Operand;

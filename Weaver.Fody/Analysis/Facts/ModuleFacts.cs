@@ -398,7 +398,7 @@ public sealed class ModuleFacts
                     if (StackFlow.ArgumentIndex(ins) == argument) return true;
                     break;
                 case Code.Stsfld: case Code.Ret:
-                    if (ins.OpCode.Code == Code.Stsfld || method.ReturnType.MetadataType != MetadataType.Void)
+                    if (ins.OpCode.Code == Code.Stsfld || !StackFlow.ReturnsVoid(method))
                         if (Is(ins, 0)) return true;
                     break;
                 case Code.Stfld: case Code.Stind_Ref: case Code.Stobj:

@@ -315,7 +315,7 @@ public sealed class StackFlow
                             hoistedGrew |= set.Count != count;
                         }
                     }
-                if (method.ReturnType.MetadataType != MetadataType.Void)
+                if (!ReturnsVoid(method))
                 {
                     var set = new HashSet<Origin> { new(OriginKind.CallResult, -1, ins) };
                     if (returnedStatics is not null)
@@ -409,6 +409,15 @@ public sealed class StackFlow
     static bool MakesACopy(MethodReference method) =>
         method.DeclaringType.FullName == "System.Linq.Enumerable" && method.Name.StartsWith("To", StringComparison.Ordinal);
 
+    /// <summary>Whether a method returns nothing: <c>void</c>, also behind a modifier (an <c>init</c> setter's
+    /// <c>modreq(IsExternalInit) void</c>).</summary>
+    public static bool ReturnsVoid(IMethodSignature method)
+    {
+        var type = method.ReturnType;
+        while (type is IModifierType modified) type = modified.ElementType;
+        return type.MetadataType == MetadataType.Void;
+    }
+
     public static int LocalIndex(Instruction ins) => ins.OpCode.Code switch
     {
         Code.Ldloc_0 or Code.Stloc_0 => 0,
@@ -444,7 +453,7 @@ public sealed class StackFlow
             if (op.Code != Code.Newobj && method.HasThis && !method.ExplicitThis) count++;
             return count;
         }
-        if (op.Code == Code.Ret) return inMethod.ReturnType.MetadataType == MetadataType.Void ? 0 : 1;
+        if (op.Code == Code.Ret) return ReturnsVoid(inMethod) ? 0 : 1;
         return op.StackBehaviourPop switch
         {
             StackBehaviour.Pop0 => 0,
@@ -465,7 +474,7 @@ public sealed class StackFlow
         if (op.FlowControl == FlowControl.Call)
         {
             var sig = ins.Operand as IMethodSignature;
-            return sig is null || sig.ReturnType.MetadataType == MetadataType.Void ? 0 : 1;
+            return sig is null || ReturnsVoid(sig) ? 0 : 1;
         }
         return op.StackBehaviourPush switch
         {
