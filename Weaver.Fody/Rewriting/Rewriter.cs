@@ -34,6 +34,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         RedirectCallSites();
         RedirectFieldAccesses();
         foreach (var group in plan.Groups) WriteSnapshots(group);
+        foreach (var group in plan.Groups.Where(g => g.Checkpoint.Count > 0)) checkpoints[group] = WriteSnapshot(group, "Checkpoint", group.Checkpoint, applyOnInvoke: false);
         if (plan.Source is not null) WaitBeforeSourceUses(plan.Source);
         if (plan.Source is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.Source);
         RemoveWeavingAttributes();
@@ -468,8 +469,29 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
 
     void RemoveWeavingAttributes() => WeavingAttributes.Remove(module);
 
+    // Per group that can keep checkpoints, the snapshot of everything it holds (docs/design.md §6).
+    readonly Dictionary<Group, TypeDefinition> checkpoints = new();
+
+    void WriteCheckpointAttributes()
+    {
+        foreach (var entry in checkpoints)
+        {
+            var (group, type) = (entry.Key, entry.Value);
+            var attribute = new CustomAttribute(runtime.WovenStageConstructor);
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, group.Name + "#checkpoint"));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, group.Name));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, type.FullName));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Boolean, false));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(new ArrayType(module.TypeSystem.String), Array.Empty<CustomAttributeArgument>()));
+            // StageKind.Checkpoint
+            attribute.Properties.Add(new CustomAttributeNamedArgument("Kind", new CustomAttributeArgument(runtime.StageKind, 3)));
+            module.Assembly.CustomAttributes.Add(attribute);
+        }
+    }
+
     void WriteAssemblyAttributes(string buildHash)
     {
+        WriteCheckpointAttributes();
         var attributes = module.Assembly.CustomAttributes;
         var woven = new CustomAttribute(runtime.WovenAssemblyConstructor);
         woven.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, buildHash));

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using Weaving.Host.Messaging;
+
+namespace Weaving.Host.Consuming;
+
+/// <summary>
+/// The checkpoints of a group that owns state (docs/design.md §6). Between two messages the consumer asks whether one is
+/// due (<see cref="Due"/>) and captures it (<see cref="Capture"/>): the group's state object, written with the message
+/// codec, and the ids of the messages it reflects. The capture travels in the consumer's stream of finished deliveries,
+/// after the messages it reflects: their output is confirmed before it is published, and the messages are acknowledged
+/// only once it is confirmed (see <see cref="BatchPublisher"/>). So every message the broker no longer holds is in the
+/// latest checkpoint, and every message after it is delivered again.
+/// <para>
+/// Which state the group is in (<see cref="PrepareAsync"/>): each run of the source starts from the state the type
+/// initializers gave (captured when the host started); a host that becomes the active consumer, or sees a message of
+/// another run, goes on from the run's latest checkpoint, unless it wrote that checkpoint itself (its state is then
+/// newer, and the messages after it are recognised by id).
+/// </para>
+/// </summary>
+public sealed class GroupCheckpoints
+{
+    readonly WovenApp app;
+    readonly GroupInfo group;
+    readonly StageInfo stage;
+    readonly string queue;
+    readonly HostInstance self;
+    readonly RecentIds recent;
+    readonly ILogger logger;
+    readonly int every;
+    readonly long intervalTicks;
+    readonly int maxBytes;
+    // The state the type initializers give, written when the host started: each run starts from it.
+    readonly byte[] initial;
+
+    // The run the state belongs to, how many of its messages it reflects, and the checkpoint it descends from.
+    string? run;
+    long processed;
+    string? syncedWith;
+    long sequence;
+    // Ids of the messages run or recognised since the last checkpoint, and in the interval before (a message is
+    // acknowledged after the checkpoint that follows it: a crash before the acknowledgement reached the broker delivers
+    // it again, so the checkpoint after that one still names it).
+    List<MessageId> since = [];
+    List<MessageId> before = [];
+    // Deliveries of this session finished since the last checkpoint (they wait for it to be acknowledged).
+    int held;
+    long firstHeldAt;
+    bool tooBig;
+
+    public GroupCheckpoints(WovenApp app, GroupInfo group, StageInfo stage, string groupQueue, HostInstance self, RecentIds recent,
+        WeavingOptions options, int prefetch, ILogger logger)
+    {
+        this.app = app;
+        this.group = group;
+        this.stage = stage;
+        queue = QueueNames.Checkpoint(groupQueue);
+        this.self = self;
+        this.recent = recent;
+        this.logger = logger;
+        // Messages after a checkpoint stay unacknowledged until the next one: at half the prefetch, the broker keeps
+        // delivering while a checkpoint is written.
+        every = Math.Max(1, Math.Min(options.CheckpointEvery, prefetch / 2));
+        intervalTicks = (long)(options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
+        maxBytes = options.MaxMessageBytes;
+        initial = MessageCodec.Serialize(Snapshot());
+    }
+
+    public string Queue => queue;
+
+    /// <summary>Messages after which a checkpoint is taken.</summary>
+    public int Every => every;
+
+    /// <summary>The run the group's state belongs to, and how many of its messages it reflects.</summary>
+    public string? Run => run;
+    public long Processed => processed;
+
+    /// <summary>Checkpoints written (confirmed or not) by this host.</summary>
+    public long Written => sequence;
+
+    /// <summary>Deliveries finished since the last checkpoint.</summary>
+    public int Held => held;
+
+    /// <summary>A checkpoint should be taken now: <c>CheckpointEvery</c> messages, or <c>CheckpointInterval</c>, since the last.</summary>
+    public bool Due => held >= every || (held > 0 && Stopwatch.GetTimestamp() - firstHeldAt >= intervalTicks);
+
+    /// <summary>How long until <see cref="Due"/> turns true by time alone, or null when nothing is held.</summary>
+    public TimeSpan? UntilDue => held == 0 ? null
+        : TimeSpan.FromSeconds(Math.Max(0, intervalTicks - (Stopwatch.GetTimestamp() - firstHeldAt)) / (double)Stopwatch.Frequency);
+
+    /// <summary>The state must be checked before a delivery of <paramref name="deliveryRun"/> runs: a new session, or another run.</summary>
+    public bool MustPrepare(bool newSession, string? deliveryRun) => newSession || (deliveryRun is not null && deliveryRun != run);
+
+    /// <summary>A delivery of another run while this one's messages wait for a checkpoint: those are checkpointed first.</summary>
+    public bool SwitchesRun(string? deliveryRun) => deliveryRun is not null && run is not null && deliveryRun != run && held > 0;
+
+    /// <summary>
+    /// Puts the group in the state a delivery of <paramref name="deliveryRun"/> must find (see the class summary), on the
+    /// first delivery of a session and on each change of run. <paramref name="owner"/> is the owner record, which says how
+    /// many messages the previous host had processed: those after the checkpoint run again.
+    /// </summary>
+    public async Task PrepareAsync(IConnection connection, bool newSession, string? deliveryRun, OwnerRecord? owner, CancellationToken lost)
+    {
+        if (newSession) held = 0;
+        var stored = await ReadLatestAsync(connection, lost);
+        var target = deliveryRun ?? run ?? stored?.Run;
+        var latest = stored is not null && stored.Run == target ? stored : null;
+        if (run == target && (latest is null || latest.Id == syncedWith)) return;
+
+        var previousRun = run;
+        held = 0;
+        before = [];
+        since = [];
+        run = target;
+        if (latest is not null)
+        {
+            ((StateSnapshot)MessageCodec.Deserialize(stage.MessageType, latest.State.Span)).Apply();
+            recent.Reset(latest.Ids);
+            before = [.. latest.Ids];
+            processed = latest.Processed;
+            syncedWith = latest.Id;
+            var replayed = owner is { } o && o.Run == target && o.HostId != self.Id ? Math.Max(0, o.Processed - latest.Processed) : 0;
+            logger.LogWarning("Group {Group}: RECOVERED: this host ({Self}) goes on from checkpoint {Checkpoint} (written by {Writer}, " +
+                "reflecting {Processed} message(s) of this run, {Bytes} bytes); {Replayed} message(s) processed after it by {Previous} " +
+                "will be replayed (delivered again and applied once)", group.Name, self, latest.Id, latest.Writer, latest.Processed,
+                latest.State.Length, replayed, owner?.Host ?? "the previous host");
+            return;
+        }
+        ((StateSnapshot)MessageCodec.Deserialize(stage.MessageType, initial)).Apply();
+        recent.Reset([]);
+        processed = 0;
+        syncedWith = null;
+        if (owner is { } previous && previous.Run == target && previous.HostId != self.Id && previous.Processed > 0)
+            logger.LogWarning("Group {Group}: RECOVERED: this host ({Self}) took over from {Previous}, which wrote no checkpoint of this " +
+                "run: it starts from the initial state, and the {Replayed} message(s) {Previous} had processed will be replayed",
+                group.Name, self, previous.Host, previous.Processed, previous.Host);
+        else if (previousRun is not null && target is not null)
+            logger.LogInformation("Group {Group}: a new run: state reset to what the type initializers give", group.Name);
+    }
+
+    /// <summary>A delivery finished here (it ran, or was recognised as a redelivery): it waits for the next checkpoint.</summary>
+    public void Finished(MessageId? id, bool ran)
+    {
+        if (id is { } known) since.Add(known);
+        if (ran) processed++;
+        if (held++ == 0) firstHeldAt = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>
+    /// The group's state now, between two messages, as a checkpoint to publish after the deliveries finished before it; null
+    /// when it cannot be written (over <c>MaxMessageBytes</c>: said once; the deliveries are then acknowledged without one).
+    /// Call <see cref="Committed"/> once it is in the consumer's stream.
+    /// </summary>
+    public FinishedDelivery Capture(int epoch)
+    {
+        var state = MessageCodec.Serialize(Snapshot());
+        Outbound? outbound = null;
+        var id = $"{self.Id}-{sequence + 1}";
+        if (state.Length + since.Count * 32 + before.Count * 32 <= maxBytes)
+            outbound = new CheckpointRecord(id, sequence + 1, run, processed, app.BuildHash, self.Description, self.Id,
+                [.. before, .. since], state).ToOutbound(queue, group.Name);
+        else if (!tooBig)
+        {
+            tooBig = true;
+            logger.LogError("Group {Group}: its state takes {Bytes} bytes, over Weaving:MaxMessageBytes ({Max}): no checkpoint is " +
+                "written, so a host that takes over starts from an older one", group.Name, state.Length, maxBytes);
+        }
+        return FinishedDelivery.CheckpointOf(epoch, outbound, id, processed);
+    }
+
+    /// <summary>The checkpoint <paramref name="marker"/> follows the deliveries it reflects in the consumer's stream.</summary>
+    public void Committed(FinishedDelivery marker)
+    {
+        if (marker.Checkpoint is null) return;
+        sequence++;
+        syncedWith = marker.CheckpointId;
+        before = since;
+        since = [];
+        held = 0;
+    }
+
+    StateSnapshot Snapshot()
+    {
+        var snapshot = (StateSnapshot)Activator.CreateInstance(stage.MessageType)!;
+        snapshot.Capture();
+        return snapshot;
+    }
+
+    async Task<CheckpointRecord?> ReadLatestAsync(IConnection connection, CancellationToken lost)
+    {
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: lost);
+        var message = await channel.BasicGetAsync(queue, autoAck: false, lost);
+        if (message is null) return null;
+        await channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue: true, lost);
+        CheckpointRecord record;
+        try
+        {
+            record = CheckpointRecord.Read(message.BasicProperties, message.Body);
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        {
+            logger.LogError("Group {Group}: the checkpoint in {Queue} cannot be read ({Error}); it is ignored", group.Name, queue,
+                WireFormat.OneLine(e.Message));
+            return null;
+        }
+        if (record.Build == app.BuildHash) return record;
+        logger.LogWarning("Group {Group}: the checkpoint in {Queue} is of build {Build}, not {This}: it is ignored",
+            group.Name, queue, DeliveryCheck.Printable(record.Build), app.BuildHash);
+        return null;
+    }
+}
