@@ -34,6 +34,12 @@ public sealed class WeavingOptions
     /// </summary>
     public int CheckpointEvery { get; set; } = 1000;
 
+    /// <summary>
+    /// False: stateful groups keep no checkpoints, as if their state could not be written (WEAV029): faster, but a host
+    /// that dies takes the group's state with it. For measuring what checkpoints cost; every host of a group must agree.
+    /// </summary>
+    public bool Checkpoints { get; set; } = true;
+
     /// <summary>...and at the latest this long after the first message the last checkpoint does not reflect.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 

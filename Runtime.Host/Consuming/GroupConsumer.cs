@@ -79,11 +79,27 @@ public sealed class GroupConsumer : IAsyncDisposable
         ownerRecords = group.OwnsState ? new OwnerRecords(group, QueueNames.Owner(queue), HostInstance.Current, logger) : null;
         topology = new QueueTopology(app, options.DeliveryLimit, broker.VirtualHost);
         window = DeliveryWindow.For(options);
-        checkpoints = group.OwnsState && group.CheckpointStage is { } checkpointStage
-            ? new GroupCheckpoints(app, group, checkpointStage, queue, HostInstance.Current, recent, options, window.Prefetch, logger)
+        checkpoints = group.OwnsState && options.Checkpoints && group.CheckpointStage is { } checkpointStage
+            ? StartCheckpoints(checkpointStage, recent)
             : null;
         batches = new BatchPublisher(new OutgoingEncoder(app, options.MaxMessageBytes, logger), ownerRecords, counters,
             holdsAcknowledgements: checkpoints is not null);
+    }
+
+    // Captures the state the type initializers give, which runs them: one that throws would throw at the group's first
+    // message anyway; the group then runs without checkpoints, as before them.
+    GroupCheckpoints? StartCheckpoints(StageInfo checkpointStage, RecentIds recent)
+    {
+        try
+        {
+            return new GroupCheckpoints(app, group, checkpointStage, queue, HostInstance.Current, recent, options, window.Prefetch, logger);
+        }
+        catch (Exception e)
+        {
+            logger.LogError("Group {Group}: its initial state cannot be captured ({Type}: {Error}); it runs without checkpoints",
+                group.Name, e.GetType().Name, WireFormat.OneLine(e.Message));
+            return null;
+        }
     }
 
     public GroupInfo Group => group;
@@ -186,7 +202,7 @@ public sealed class GroupConsumer : IAsyncDisposable
                         "acknowledgement, Weaving:DeliveryLimit), bodies over {MaxMessageBytes} bytes dead-lettered unread, at most {Held} MiB " +
                         "held in deliveries, shutdown timeout {ShutdownTimeout} (Weaving:ShutdownTimeout)", group.Name, queue,
                         checkpoints is not null ? $"single active consumer: a second host waits as a standby; checkpoints every {checkpoints.Every} message(s) or {options.CheckpointInterval.TotalMilliseconds} ms in {checkpoints.Queue}"
-                        : group.OwnsState ? "single active consumer: a second host waits as a standby; no checkpoints (the build said why, WEAV029)" : "competing consumers",
+                        : group.OwnsState ? "single active consumer: a second host waits as a standby; no checkpoints (WEAV029 or Weaving:Checkpoints)" : "competing consumers",
                         window, options.Retries, options.DeliveryLimit, options.DeliveryLimit + 1, options.MaxMessageBytes,
                         (DeliveryWindow.Reserve + window.Prefetch * 2L * options.MaxMessageBytes) >> 20, options.ShutdownTimeout);
                 else

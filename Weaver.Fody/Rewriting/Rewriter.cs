@@ -34,7 +34,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         RedirectCallSites();
         RedirectFieldAccesses();
         foreach (var group in plan.Groups) WriteSnapshots(group);
-        foreach (var group in plan.Groups.Where(g => g.Checkpoint.Count > 0)) checkpoints[group] = WriteSnapshot(group, "Checkpoint", group.Checkpoint, applyOnInvoke: false);
+        foreach (var group in plan.Groups.Where(g => g.Checkpoint.Count > 0)) checkpoints[group] = WriteCheckpoint(group);
         if (plan.Source is not null) WaitBeforeSourceUses(plan.Source);
         if (plan.Source is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.Source);
         RemoveWeavingAttributes();
@@ -469,8 +469,18 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
 
     void RemoveWeavingAttributes() => WeavingAttributes.Remove(module);
 
-    // Per group that can keep checkpoints, the snapshot of everything it holds (docs/design.md §6).
+    // Per group that can keep checkpoints, the snapshot of everything it holds (docs/design.md §6.6).
     readonly Dictionary<Group, TypeDefinition> checkpoints = new();
+
+    // The snapshot is a top-level type: the accessors it calls live in the fields' own types, which may be private nested
+    // ones (as a frozen field's are opened in ValueAccessors).
+    TypeDefinition WriteCheckpoint(Group group)
+    {
+        foreach (var field in group.Checkpoint)
+            for (var t = ValueAccessors(field.Field).Get.DeclaringType.Resolve(); t is { IsNested: true }; t = t.DeclaringType)
+                if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+        return WriteSnapshot(group, "Checkpoint", group.Checkpoint, applyOnInvoke: false);
+    }
 
     void WriteCheckpointAttributes()
     {

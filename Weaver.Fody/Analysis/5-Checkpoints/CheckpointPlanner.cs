@@ -1,3 +1,5 @@
+using Mono.Cecil;
+using Mono.Cecil.Cil;
 using Weaving.Fody.Plan;
 
 namespace Weaving.Fody.Analysis;
@@ -25,11 +27,24 @@ public static class CheckpointPlanner
                 group.Checkpoint.AddRange(fields);
                 continue;
             }
-            plan.Diagnostics.Add(new Diagnostic("WEAV029", Severity.Warning,
+            var (method, at) = Declaration(field.Field);
+            plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV029", Severity.Warning,
                 $"Group {group.Name} keeps no checkpoints: its field {field.Name} cannot be written ({why}). Across processes its " +
                 "state lives in its host: if that host dies, the group's state is lost, and a host keeps it from one run to the next. " +
                 "Hold state that can travel (primitives, strings, collections, records of those) to let another host take over.",
-                null, 0, null));
+                method, at));
         }
+    }
+
+    // Where the field is given its first value: its initializer in the type's static constructor, else its first use in
+    // its type; the warning points there.
+    static (MethodDefinition? Method, Instruction? At) Declaration(FieldDefinition field)
+    {
+        var methods = field.DeclaringType.Methods.Where(m => m.HasBody).OrderBy(m => m.IsConstructor && m.IsStatic ? 0 : 1);
+        foreach (var method in methods)
+            foreach (var instruction in method.Body.Instructions)
+                if (instruction.Operand is FieldReference reference && reference.Resolve() == field)
+                    return (method, instruction);
+        return (null, null);
     }
 }
