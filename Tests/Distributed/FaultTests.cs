@@ -241,6 +241,53 @@ public sealed partial class FaultTests
         Assert.AreEqual(Events + 1L, distributed.ProcessedBy(stateful).Single(), $"no event ran twice in the stateful group.{Environment.NewLine}{distributed}");
     }
 
+    [TestMethod]
+    public void Without_checkpoints_kill_9_of_the_active_stateful_host_hands_it_to_the_standby_which_warns_that_its_state_was_lost()
+    {
+        string[] args = [Events.ToString()];
+        var crashed = -1;
+        string stateful = "";
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 2 },
+            // As for a group whose state cannot be written (WEAV029): the state lives and dies with its host.
+            Environment = new Dictionary<string, string> { ["Weaving__Checkpoints"] = "false" },
+            Timeout = TimeSpan.FromMinutes(2),
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                // The first host started is the active one; the second waits as a standby.
+                var active = layout.HostsOf(stateful).First();
+                active.Crash();
+                crashed = layout.Hosts.IndexOf(active);
+                Assert.IsFalse(source.HasExited, "the run ended before the crash, so it proves nothing: give it more events");
+            },
+        });
+
+        // The run ends (the source does not wait forever for what the lost host had announced), and says it is wrong.
+        Assert.AreEqual(1, distributed.ExitCode, $"a run whose state was lost does not exit 0.{Environment.NewLine}{distributed}");
+        StringAssert.Contains(distributed.Source.StandardError, $"TAKEOVER in group {stateful}");
+        StringAssert.Contains(distributed.Source.StandardError, $"weaving: group {stateful} was taken over by");
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+        Assert.AreEqual(0, standby.ExitCode, standby.ToString());
+        var warning = TakeoverWarning().Match(standby.StandardError);
+        Assert.IsTrue(warning.Success, $"the standby warns, naming the group and how many messages were processed before.{Environment.NewLine}{standby}");
+        Assert.AreEqual(stateful, warning.Groups["group"].Value);
+        var before = long.Parse(warning.Groups["processed"].Value);
+
+        // What it prints counts only what the standby saw: the state of the first host's messages is gone.
+        var counted = long.Parse(Counted().Match(distributed.StandardOutput).Groups[1].Value);
+        Assert.IsTrue(before > 0 && counted > 0 && counted < Events, $"{before} before, {counted} counted.{Environment.NewLine}{distributed}");
+        Assert.IsTrue(before + counted >= Events, $"no event was lost: {before} before the takeover + {counted} after.{Environment.NewLine}{distributed}");
+    }
+
+    [GeneratedRegex(@"Group (?<group>\S+): TAKEOVER: .* which had processed (?<processed>\d+) message\(s\) of this run")]
+    private static partial Regex TakeoverWarning();
+
+    [GeneratedRegex(@"^(\d+) events, ", RegexOptions.Multiline)]
+    private static partial Regex Counted();
+
     /// <summary>The host of the stateful group that its owner record names: the active one.</summary>
     static HostProcess ActiveHost(DistributedLayout layout)
     {
