@@ -48,6 +48,11 @@ public sealed class GroupCheckpoints
     int held;
     long firstHeldAt;
     bool tooBig;
+    // The last checkpoint this host captured, until the broker confirmed it: on a new session it is published again only
+    // if no other host wrote one meanwhile (see PrepareAsync).
+    Unconfirmed? unconfirmed;
+
+    sealed record Unconfirmed(string Id, Outbound Checkpoint);
 
     public GroupCheckpoints(WovenApp app, GroupInfo group, StageInfo stage, string groupQueue, HostInstance self, RecentIds recent,
         WeavingOptions options, int prefetch, ILogger logger)
@@ -104,6 +109,18 @@ public sealed class GroupCheckpoints
     {
         if (newSession) held = 0;
         var stored = await ReadLatestAsync(connection, lost);
+        // A checkpoint captured on the session before, which the broker may not have: published again now, as the active
+        // consumer (no other host runs the group's messages), and only when the stored one is this host's own, older one.
+        // Published again before consuming, it could overwrite a newer checkpoint of a host that took over meanwhile.
+        if (newSession && Volatile.Read(ref unconfirmed) is { } mine)
+        {
+            Interlocked.CompareExchange(ref unconfirmed, null, mine);
+            if (mine.Id == syncedWith && stored?.Id != mine.Id && (stored is null || stored.WriterId == self.Id))
+            {
+                await PublishAsync(connection, mine.Checkpoint, lost);
+                stored = await ReadLatestAsync(connection, lost);
+            }
+        }
         var target = deliveryRun ?? run ?? stored?.Run;
         var latest = stored is not null && stored.Run == target ? stored : null;
         if (run == target && (latest is null || latest.Id == syncedWith)) return;
@@ -172,12 +189,25 @@ public sealed class GroupCheckpoints
     /// <summary>The checkpoint <paramref name="marker"/> follows the deliveries it reflects in the consumer's stream.</summary>
     public void Committed(FinishedDelivery marker)
     {
-        if (marker.Checkpoint is null) return;
+        if (marker.Checkpoint is not { } checkpoint) return;
+        Volatile.Write(ref unconfirmed, new Unconfirmed(marker.CheckpointId!, checkpoint));
         sequence++;
         syncedWith = marker.CheckpointId;
         before = since;
         since = [];
         held = 0;
+    }
+
+    /// <summary>The broker confirmed checkpoint <paramref name="id"/>, published on the session it was captured on.</summary>
+    public void Confirmed(string id)
+    {
+        if (Volatile.Read(ref unconfirmed) is { } pending && pending.Id == id) Interlocked.CompareExchange(ref unconfirmed, null, pending);
+    }
+
+    static async Task PublishAsync(IConnection connection, Outbound checkpoint, CancellationToken lost)
+    {
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), lost);
+        await channel.BasicPublishAsync("", checkpoint.Queue, checkpoint.Mandatory, checkpoint.Properties, checkpoint.Body, lost);
     }
 
     StateSnapshot Snapshot()

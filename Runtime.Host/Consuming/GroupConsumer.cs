@@ -83,7 +83,7 @@ public sealed class GroupConsumer : IAsyncDisposable
             ? StartCheckpoints(checkpointStage, recent)
             : null;
         batches = new BatchPublisher(new OutgoingEncoder(app, options.MaxMessageBytes, logger), ownerRecords, counters,
-            holdsAcknowledgements: checkpoints is not null);
+            checkpoints);
     }
 
     // Captures the state the type initializers give, which runs them: one that throws would throw at the group's first

@@ -216,6 +216,34 @@ public sealed partial class FaultTests
     }
 
     [TestMethod]
+    public void The_connection_of_the_stateful_host_lost_while_it_writes_a_checkpoint_it_reconnects_writes_it_again_and_nothing_runs_twice()
+    {
+        string[] args = [Events.ToString()];
+        string stateful = "";
+        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri },
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                proxy.Arm();
+                Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
+                Assert.IsFalse(source.HasExited, "the run ended before the cut, so it proves nothing: give it more events");
+                // What a broker restart does to one connection, without disturbing anyone else on the broker.
+                proxy.CutFrozen();
+            },
+        });
+
+        AssertSameAsUnwoven(args, distributed);
+        var host = distributed.Hosts.Single(h => h.Group == stateful).Result;
+        StringAssert.Contains(host.StandardError, "consuming weaving.Reliable.OnEnd again", $"it reconnected.{Environment.NewLine}{host}");
+        Assert.AreEqual(Events + 1L, distributed.ProcessedBy(stateful).Single(),
+            $"it kept its state and wrote its checkpoint again: nothing ran twice.{Environment.NewLine}{distributed}");
+    }
+
+    [TestMethod]
     public void A_broker_restart_while_a_checkpoint_is_being_written_is_survived_and_the_output_is_the_same()
     {
         string[] args = [Events.ToString()];

@@ -62,14 +62,15 @@ public sealed class FreezingProxy : IDisposable
             return;
         }
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-        var up = Task.Run(() => CopyAsync(client.GetStream(), upstream.GetStream(), watch: true, closed.Token));
-        var down = Task.Run(() => CopyAsync(upstream.GetStream(), client.GetStream(), watch: false, closed.Token));
+        var up = Task.Run(() => CopyAsync(client.GetStream(), upstream.GetStream(), watch: true, closed));
+        var down = Task.Run(() => CopyAsync(upstream.GetStream(), client.GetStream(), watch: false, closed));
         await Task.WhenAny(up, down);
         await closed.CancelAsync();
     }
 
-    async Task CopyAsync(NetworkStream from, NetworkStream to, bool watch, CancellationToken token)
+    async Task CopyAsync(NetworkStream from, NetworkStream to, bool watch, CancellationTokenSource connection)
     {
+        var token = connection.Token;
         var buffer = new byte[64 * 1024];
         // The last bytes of the previous read, so that a trigger split between two reads is found.
         var carry = Array.Empty<byte>();
@@ -90,6 +91,7 @@ public sealed class FreezingProxy : IDisposable
                         var end = at + trigger.Length - carry.Length;
                         if (end > 0) await to.WriteAsync(buffer.AsMemory(0, end), token);
                         frozen = true;
+                        frozenConnection = connection;
                         Frozen.TrySetResult();
                         continue;
                     }
@@ -105,6 +107,13 @@ public sealed class FreezingProxy : IDisposable
     }
 
     int frozenOnce;
+    volatile CancellationTokenSource? frozenConnection;
+
+    /// <summary>
+    /// Closes the frozen connection, both ways, as a broker that went away would: the broker drops the partial message,
+    /// the process sees its connection lost and connects again (through the proxy, which passes it through).
+    /// </summary>
+    public void CutFrozen() => frozenConnection?.Cancel();
 
     static int IndexOf(byte[] haystack, byte[] needle)
     {
