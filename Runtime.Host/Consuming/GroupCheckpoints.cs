@@ -105,7 +105,9 @@ public sealed class GroupCheckpoints
     /// first delivery of a session and on each change of run. <paramref name="owner"/> is the owner record, which says how
     /// many messages the previous host had processed: those after the checkpoint run again.
     /// </summary>
-    public async Task PrepareAsync(IConnection connection, bool newSession, string? deliveryRun, OwnerRecord? owner, CancellationToken lost)
+    /// <returns>True when the group goes on from the initial state because the previous host's state could not be
+    /// checkpointed (its checkpoint says so): the state is lost, as without checkpoints.</returns>
+    public async Task<bool> PrepareAsync(IConnection connection, bool newSession, string? deliveryRun, OwnerRecord? owner, CancellationToken lost)
     {
         if (newSession) held = 0;
         var stored = await ReadLatestAsync(connection, lost);
@@ -123,13 +125,24 @@ public sealed class GroupCheckpoints
         }
         var target = deliveryRun ?? run ?? stored?.Run;
         var latest = stored is not null && stored.Run == target ? stored : null;
-        if (run == target && (latest is null || latest.Id == syncedWith)) return;
+        if (run == target && (latest is null || latest.Id == syncedWith)) return false;
 
         var previousRun = run;
         held = 0;
         before = [];
         since = [];
         run = target;
+        if (latest is { Unwritable: { } why })
+        {
+            ((StateSnapshot)MessageCodec.Deserialize(stage.MessageType, initial)).Apply();
+            recent.Reset(latest.Ids);
+            before = [.. latest.Ids];
+            processed = latest.Processed;
+            syncedWith = latest.Id;
+            logger.LogWarning("Group {Group}: checkpoint {Checkpoint} of {Writer} holds no state ({Why}): this host starts from the initial state",
+                group.Name, latest.Id, latest.Writer, why);
+            return true;
+        }
         if (latest is not null)
         {
             ((StateSnapshot)MessageCodec.Deserialize(stage.MessageType, latest.State.Span)).Apply();
@@ -142,7 +155,7 @@ public sealed class GroupCheckpoints
                 "reflecting {Processed} message(s) of this run, {Bytes} bytes); {Replayed} message(s) processed after it by {Previous} " +
                 "will be replayed (delivered again and applied once)", group.Name, self, latest.Id, latest.Writer, latest.Processed,
                 latest.State.Length, replayed, owner?.Host ?? "the previous host");
-            return;
+            return false;
         }
         ((StateSnapshot)MessageCodec.Deserialize(stage.MessageType, initial)).Apply();
         recent.Reset([]);
@@ -154,6 +167,7 @@ public sealed class GroupCheckpoints
                 group.Name, self, previous.Host, previous.Processed, previous.Host);
         else if (previousRun is not null && target is not null)
             logger.LogInformation("Group {Group}: a new run: state reset to what the type initializers give", group.Name);
+        return false;
     }
 
     /// <summary>A delivery finished here (it ran, or was recognised as a redelivery): it waits for the next checkpoint.</summary>
@@ -165,31 +179,44 @@ public sealed class GroupCheckpoints
     }
 
     /// <summary>
-    /// The group's state now, between two messages, as a checkpoint to publish after the deliveries finished before it; null
-    /// when it cannot be written (over <c>MaxMessageBytes</c>: said once; the deliveries are then acknowledged without one).
-    /// Call <see cref="Committed"/> once it is in the consumer's stream.
+    /// The group's state now, between two messages, as a checkpoint to publish after the deliveries finished before it.
+    /// A state that cannot be written (over <c>MaxMessageBytes</c>, or a value the codec refuses, such as a dictionary with
+    /// another comparer) gives a checkpoint that says so: the deliveries are acknowledged, and a host that takes over
+    /// knows that the state is lost, and says so, as without checkpoints. Call <see cref="Committed"/> once it is in the
+    /// consumer's stream.
     /// </summary>
     public FinishedDelivery Capture(int epoch)
     {
-        var state = MessageCodec.Serialize(Snapshot());
-        Outbound? outbound = null;
         var id = $"{self.Id}-{sequence + 1}";
-        if (state.Length + since.Count * 32 + before.Count * 32 <= maxBytes)
-            outbound = new CheckpointRecord(id, sequence + 1, run, processed, app.BuildHash, self.Description, self.Id,
-                [.. before, .. since], state).ToOutbound(queue, group.Name);
-        else if (!tooBig)
+        string? unwritable = null;
+        byte[] state = [];
+        try
         {
-            tooBig = true;
-            logger.LogError("Group {Group}: its state takes {Bytes} bytes, over Weaving:MaxMessageBytes ({Max}): no checkpoint is " +
-                "written, so a host that takes over starts from an older one", group.Name, state.Length, maxBytes);
+            state = MessageCodec.Serialize(Snapshot());
+            if (state.Length + (since.Count + before.Count) * 32 > maxBytes)
+                unwritable = $"the state takes {state.Length} bytes, over Weaving:MaxMessageBytes ({maxBytes})";
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            unwritable = $"the state cannot be written ({e.GetType().Name}: {WireFormat.OneLine(e.Message)})";
+        }
+        if (unwritable is not null)
+        {
+            state = [];
+            if (!tooBig)
+                logger.LogError("Group {Group}: {Why}: its checkpoints say that it is lost, and a host that takes over starts " +
+                    "from the initial state and says so (as without checkpoints)", group.Name, unwritable);
+            tooBig = true;
+        }
+        var outbound = new CheckpointRecord(id, sequence + 1, run, processed, app.BuildHash, self.Description, self.Id,
+            [.. before, .. since], state) { Unwritable = unwritable }.ToOutbound(queue, group.Name);
         return FinishedDelivery.CheckpointOf(epoch, outbound, id, processed);
     }
 
     /// <summary>The checkpoint <paramref name="marker"/> follows the deliveries it reflects in the consumer's stream.</summary>
     public void Committed(FinishedDelivery marker)
     {
-        if (marker.Checkpoint is not { } checkpoint) return;
+        var checkpoint = marker.Checkpoint!.Value;
         Volatile.Write(ref unconfirmed, new Unconfirmed(marker.CheckpointId!, checkpoint));
         sequence++;
         syncedWith = marker.CheckpointId;

@@ -17,6 +17,11 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
     public const string ContentType = "application/vnd.weaving.checkpoint";
     public const string CheckpointHeader = "weaving-checkpoint";
     public const string SequenceHeader = "weaving-checkpoint-sequence";
+    /// <summary>On a checkpoint without state: why the state could not be written (a host that takes over says it is lost).</summary>
+    public const string UnwritableHeader = "weaving-checkpoint-unwritable";
+
+    /// <summary>Why the state could not be written; the record then holds no state (an empty body's "state" is null).</summary>
+    public string? Unwritable { get; init; }
 
     public Outbound ToOutbound(string queue, string group)
     {
@@ -31,6 +36,7 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
             [WireFormat.ProcessedHeader] = Processed,
         };
         if (Run is not null) headers[WireFormat.RunHeader] = Run;
+        if (Unwritable is not null) headers[UnwritableHeader] = Unwritable;
         var body = new ArrayBufferWriter<byte>(State.Length + Ids.Length * 32 + 32);
         using (var json = new Utf8JsonWriter(body, new JsonWriterOptions { SkipValidation = true }))
         {
@@ -39,7 +45,8 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
             foreach (var id in Ids) hex.Append(id.ToString());
             json.WriteString("ids", hex.ToString());
             json.WritePropertyName("state");
-            json.WriteRawValue(State.Span, skipInputValidation: true);
+            if (State.IsEmpty) json.WriteNullValue();
+            else json.WriteRawValue(State.Span, skipInputValidation: true);
             json.WriteEndObject();
         }
         // Mandatory: the checkpoint queue is declared with the group's; a checkpoint that reaches no queue is not one.
@@ -64,6 +71,9 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
         return new CheckpointRecord(id, WireFormat.ReadLong(properties, SequenceHeader) ?? 0, WireFormat.ReadString(properties, WireFormat.RunHeader),
             WireFormat.ReadLong(properties, WireFormat.ProcessedHeader) ?? 0, build,
             WireFormat.ReadString(properties, WireFormat.HostHeader) ?? "another host", WireFormat.ReadString(properties, WireFormat.HostIdHeader) ?? "",
-            ids, Encoding.UTF8.GetBytes(state.GetRawText()));
+            ids, state.ValueKind == JsonValueKind.Null ? [] : Encoding.UTF8.GetBytes(state.GetRawText()))
+        {
+            Unwritable = WireFormat.ReadString(properties, UnwritableHeader) ?? (state.ValueKind == JsonValueKind.Null ? "no state in the checkpoint" : null),
+        };
     }
 }

@@ -316,6 +316,37 @@ public sealed partial class FaultTests
     [GeneratedRegex(@"^(\d+) events, ", RegexOptions.Multiline)]
     private static partial Regex Counted();
 
+    [TestMethod]
+    public void A_state_too_big_for_a_checkpoint_is_reported_lost_when_the_active_host_dies_and_the_run_exits_1()
+    {
+        string[] args = [Events.ToString()];
+        var crashed = -1;
+        string stateful = "";
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 2 },
+            // Reliable's messages are under 100 bytes; a checkpoint, with the ids it names, is kilobytes.
+            Environment = new Dictionary<string, string> { ["Weaving__MaxMessageBytes"] = "1000" },
+            Timeout = TimeSpan.FromMinutes(2),
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                var active = ActiveHost(layout);
+                active.Crash();
+                crashed = layout.Hosts.IndexOf(active);
+                Assert.IsFalse(source.HasExited, "the run ended before the crash, so it proves nothing: give it more events");
+            },
+        });
+
+        Assert.AreEqual(1, distributed.ExitCode, $"a run whose state was lost does not exit 0.{Environment.NewLine}{distributed}");
+        StringAssert.Contains(distributed.Hosts[crashed].Result.StandardError, "over Weaving:MaxMessageBytes (1000): its checkpoints say that it is lost");
+        StringAssert.Contains(distributed.Source.StandardError, $"weaving: group {stateful} was taken over by");
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+        StringAssert.Contains(standby.StandardError, "holds no state", standby.ToString());
+        Assert.IsTrue(TakeoverWarning().IsMatch(standby.StandardError), $"the standby warns that the state was lost.{Environment.NewLine}{standby}");
+    }
+
     /// <summary>The host of the stateful group that its owner record names: the active one.</summary>
     static HostProcess ActiveHost(DistributedLayout layout)
     {
