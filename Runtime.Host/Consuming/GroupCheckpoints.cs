@@ -5,6 +5,19 @@ using Weaving.Host.Messaging;
 
 namespace Weaving.Host.Consuming;
 
+/// <summary>What <see cref="GroupCheckpoints.PrepareAsync"/> did to the group's state.</summary>
+public enum PreparedState
+{
+    /// <summary>The state in hand was the right one: of the delivery's run, and at least as new as the stored checkpoint.</summary>
+    Kept,
+    /// <summary>Went on from the run's stored checkpoint (another host's, or this host's after it lost the broker).</summary>
+    Restored,
+    /// <summary>Started from the initial state: a new run, or a run no checkpoint was written of.</summary>
+    Initial,
+    /// <summary>Started from the initial state because the previous host's state could not be checkpointed: it is lost.</summary>
+    Lost,
+}
+
 /// <summary>
 /// The checkpoints of a group that owns state (docs/design.md §6). Between two messages the consumer asks whether one is
 /// due (<see cref="Due"/>) and captures it (<see cref="Capture"/>): the group's state object, written with the message
@@ -105,9 +118,7 @@ public sealed class GroupCheckpoints
     /// first delivery of a session and on each change of run. <paramref name="owner"/> is the owner record, which says how
     /// many messages the previous host had processed: those after the checkpoint run again.
     /// </summary>
-    /// <returns>True when the group goes on from the initial state because the previous host's state could not be
-    /// checkpointed (its checkpoint says so): the state is lost, as without checkpoints.</returns>
-    public async Task<bool> PrepareAsync(IConnection connection, bool newSession, string? deliveryRun, OwnerRecord? owner, CancellationToken lost)
+    public async Task<PreparedState> PrepareAsync(IConnection connection, bool newSession, string? deliveryRun, OwnerRecord? owner, CancellationToken lost)
     {
         if (newSession) held = 0;
         var stored = await ReadLatestAsync(connection, lost);
@@ -125,7 +136,7 @@ public sealed class GroupCheckpoints
         }
         var target = deliveryRun ?? run ?? stored?.Run;
         var latest = stored is not null && stored.Run == target ? stored : null;
-        if (run == target && (latest is null || latest.Id == syncedWith)) return false;
+        if (run == target && (latest is null || latest.Id == syncedWith)) return PreparedState.Kept;
 
         var previousRun = run;
         held = 0;
@@ -141,7 +152,7 @@ public sealed class GroupCheckpoints
             syncedWith = latest.Id;
             logger.LogWarning("Group {Group}: checkpoint {Checkpoint} of {Writer} holds no state ({Why}): this host starts from the initial state",
                 group.Name, latest.Id, latest.Writer, why);
-            return true;
+            return PreparedState.Lost;
         }
         if (latest is not null)
         {
@@ -155,7 +166,7 @@ public sealed class GroupCheckpoints
                 "reflecting {Processed} message(s) of this run, {Bytes} bytes); {Replayed} message(s) processed after it by {Previous} " +
                 "will be replayed (delivered again and applied once)", group.Name, self, latest.Id, latest.Writer, latest.Processed,
                 latest.State.Length, replayed, owner?.Host ?? "the previous host");
-            return false;
+            return PreparedState.Restored;
         }
         ((StateSnapshot)MessageCodec.Deserialize(stage.MessageType, initial)).Apply();
         recent.Reset([]);
@@ -167,7 +178,7 @@ public sealed class GroupCheckpoints
                 group.Name, self, previous.Host, previous.Processed, previous.Host);
         else if (previousRun is not null && target is not null)
             logger.LogInformation("Group {Group}: a new run: state reset to what the type initializers give", group.Name);
-        return false;
+        return PreparedState.Initial;
     }
 
     /// <summary>A delivery finished here (it ran, or was recognised as a redelivery): it waits for the next checkpoint.</summary>

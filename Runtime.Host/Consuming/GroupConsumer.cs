@@ -417,10 +417,11 @@ public sealed class GroupConsumer : IAsyncDisposable
         // The messages of the run before wait for a checkpoint: it is taken before the state changes run.
         if (checkpoints.SwitchesRun(run)) TryCheckpoint(from.Epoch);
         var owner = ownerRecords is null ? null : await ownerRecords.ReadAsync(from.Connection, from.Lost.Token);
+        var prepared = await checkpoints.PrepareAsync(from.Connection, !from.OwnerChecked, run, owner, from.Lost.Token);
         // A state that could not be checkpointed is lost: the host and the source say so, as without checkpoints.
-        if (await checkpoints.PrepareAsync(from.Connection, !from.OwnerChecked, run, owner, from.Lost.Token) && ownerRecords is not null)
+        if (prepared == PreparedState.Lost && ownerRecords is not null)
             await ownerRecords.CheckTakeoverAsync(from.Connection, run, from.Lost.Token);
-        ownerRecords?.ContinueFrom(checkpoints.Run, checkpoints.Processed);
+        if (prepared != PreparedState.Kept) ownerRecords?.ContinueFrom(checkpoints.Run, checkpoints.Processed);
         from.OwnerChecked = true;
     }
 

@@ -20,12 +20,17 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
     // The run (control queue) of the last message processed here, and how many of that run ran here.
     string? lastRun;
     long processedInLastRun;
+    // The publish loop counts (After), the delivery loop sets the count after a recovery (ContinueFrom).
+    readonly Lock gate = new();
 
     /// <summary>The group went on from a checkpoint of <paramref name="run"/> that reflects <paramref name="processed"/> messages: the count goes on from there.</summary>
     public void ContinueFrom(string? run, long processed)
     {
-        lastRun = run;
-        processedInLastRun = processed;
+        lock (gate)
+        {
+            lastRun = run;
+            processedInLastRun = processed;
+        }
     }
 
     /// <summary>The record as the broker holds it, or null when there is none or it cannot be read.</summary>
@@ -52,16 +57,22 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
     public Outbound? After(IReadOnlyList<FinishedDelivery> batch)
     {
         var any = false;
-        foreach (var item in batch)
+        string? run;
+        long processed;
+        lock (gate)
         {
-            if (!item.Ran) continue;
-            any = true;
-            if (item.ReplyTo != lastRun)
+            foreach (var item in batch)
             {
-                lastRun = item.ReplyTo;
-                processedInLastRun = 0;
+                if (!item.Ran) continue;
+                any = true;
+                if (item.ReplyTo != lastRun)
+                {
+                    lastRun = item.ReplyTo;
+                    processedInLastRun = 0;
+                }
+                processedInLastRun++;
             }
-            processedInLastRun++;
+            (run, processed) = (lastRun, processedInLastRun);
         }
         if (!any) return null;
         var headers = new Dictionary<string, object?>
@@ -69,9 +80,9 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
             [WireFormat.HostIdHeader] = self.Id,
             [WireFormat.HostHeader] = self.Description,
             [WireFormat.GroupHeader] = group.Name,
-            [WireFormat.ProcessedHeader] = processedInLastRun,
+            [WireFormat.ProcessedHeader] = processed,
         };
-        if (lastRun is not null) headers[WireFormat.RunHeader] = lastRun;
+        if (run is not null) headers[WireFormat.RunHeader] = run;
         return new Outbound(ownerQueue, WireFormat.ControlProperties("application/vnd.weaving.owner", headers), ReadOnlyMemory<byte>.Empty,
             Mandatory: false);
     }
