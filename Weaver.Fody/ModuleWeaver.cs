@@ -40,8 +40,27 @@ public sealed class ModuleWeaver : BaseModuleWeaver
             return;
         }
 
-        var plan = new Analyzer(ModuleDefinition, options).Analyze();
+        // Rewrites that only restate the program, put back when nothing is cut (docs/design.md §1.3): each generic
+        // handler instantiation gets a method of its own, objects the source keeps in locals get static fields, and
+        // events whose subscribers are known are raised by direct calls.
+        var instances = new GenericInstances(ModuleDefinition);
+        instances.Apply();
+        var source = Analyzer.SourceOf(new ModuleFacts(ModuleDefinition), ModuleDefinition.EntryPoint);
+        var objects = new SourceObjectFields(ModuleDefinition, source, SourceObjects.Find(ModuleDefinition, source));
+        objects.Apply();
+        var preFacts = new ModuleFacts(ModuleDefinition, sourceObjects: objects.Fields);
+        var events = new EventSubscriptions(preFacts, new Closure(preFacts), source).Find();
+        var raises = new EventRaises(ModuleDefinition, events.Resolved);
+        raises.Apply();
+
+        var plan = new Analyzer(ModuleDefinition, options, events, objects.Fields).Analyze();
         Plan = plan;
+        if (plan.Stages.Count == 0)
+        {
+            raises.Undo();
+            objects.Undo();
+            instances.Undo();
+        }
         var buildHash = BuildHash(plan);
         var json = StageMapWriter.Json(plan, buildHash);
 
@@ -51,7 +70,8 @@ public sealed class ModuleWeaver : BaseModuleWeaver
         {
             var rewriter = new Rewriter(ModuleDefinition, plan, new RuntimeReferences(ModuleDefinition, FindTypeDefinition));
             rewriter.Apply(buildHash, Encoding.UTF8.GetBytes(json));
-            TouchedMethods = rewriter.TouchedMethods;
+            TouchedMethods = rewriter.TouchedMethods.Concat(raises.TouchedMethods).Concat(objects.TouchedMethods)
+                .Concat(instances.TouchedMethods).Distinct().ToList();
         }
         else
         {

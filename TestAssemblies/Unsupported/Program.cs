@@ -30,13 +30,13 @@ static class Program
         Console.WriteLine("effect after OnEffect");
         new Counter().OnTick(3);                           // WEAV016: instance method
         new Counter().OnTick(4);                           //          (reported once)
-        OnAsync(5).Wait();                                 // WEAV016: async method
+        OnAsyncVoid(5);                                    // WEAV016: async void method
         Action later = () => OnLambdaTarget("lambda");     // WEAV016: lambda
         later();
         Action<string> group = OnLambdaTarget;             // WEAV016: method group
         group("method group");
-        OnGenericItem(7);                                  // WEAV016: generic handler
-        OnGenericItem("seven");                            //          (reported once)
+        OnGenericItem(7).Wait();                           // WEAV016: generic async handler
+        OnGenericItem("seven").Wait();                     //          (reported once)
         OnReport(string.Join(" | ", log));
     }
 
@@ -57,13 +57,17 @@ static class Program
 
     static void OnEffect(int x) => Console.WriteLine("effect " + x);
 
-    static async Task OnAsync(int x)
+    static async void OnAsyncVoid(int x)
     {
-        await Task.Yield();
         Log("async " + x);
+        await Task.CompletedTask;
     }
 
-    static void OnGenericItem<T>(T item) => log.Add("generic " + item);
+    static async Task OnGenericItem<T>(T item)
+    {
+        log.Add("generic " + item);
+        await Task.CompletedTask;
+    }
 
     static void OnLambdaTarget(string item) => log.Add(item);
 

@@ -211,4 +211,19 @@ public sealed class RealProgramPlanTests
         // Every group reads part of what Main set up: all three are seeded before the first sales line.
         CollectionAssert.AreEquivalent(new[] { "OnSaleLine", "OnSold", "OnBelowReorderPoint" }, map.Stage("OnSaleLine").Seeds);
     }
+    [TestMethod]
+    public void State_reached_through_a_static_field_is_that_fields_state_and_its_writer_and_reader_fuse()
+    {
+        // An element of a dictionary, a field of an object, an out parameter, a list being enumerated: each writer and
+        // its reader ran apart before, and the reader saw the writer's later changes.
+        var map = StageMap.Of("ReachedState");
+        PlanAssert.SameSet(
+        [
+            "OnIndexed: OnIndexCount, OnIndexed", "OnHeld: OnHeld, OnHeldCount",
+            "OnNamed: OnNamed, OnNamedCount", "OnBucketed: OnBucketCount, OnBucketed",
+        ], map.GroupLayout, "groups");
+        foreach (var field in new[] { "Program.index", "Program.holder", "Program.named", "Program.buckets" })
+            Assert.IsTrue(map.Placements.Any(p => p.StartsWith(field + ": shared", StringComparison.Ordinal) || p.StartsWith(field + ": owned", StringComparison.Ordinal)),
+                $"{field} is placed as state of its group: {string.Join("; ", map.Placements)}");
+    }
 }

@@ -9,7 +9,11 @@ namespace Weaving.Fody.Analysis;
 /// IL in, plan out: find continuations -> build the stage graph -> place state -> resolve groups and ordering.
 /// Never edits IL.
 /// </summary>
-public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
+/// <param name="events">Events whose raises were rewritten into direct calls before the analysis (EventRaises), and
+/// those left as they are, with why.</param>
+/// <param name="sourceObjects">Fields given to the objects the source makes and keeps in locals (SourceObjectFields).</param>
+public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, EventSubscriptions? events = null,
+    IReadOnlyCollection<FieldDefinition>? sourceObjects = null)
 {
     ModuleFacts facts = null!;
     Closure closure = null!;
@@ -32,10 +36,10 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
     public WeavingPlan Analyze()
     {
-        facts = new ModuleFacts(module);
+        facts = new ModuleFacts(module, events?.Resolved, sourceObjects);
         closure = new Closure(facts);
         types = new TypeRules();
-        source = module.EntryPoint;
+        source = SourceOf(facts, module.EntryPoint);
         rules = new ContinuationRules(facts, closure, types, source);
         return WritePlan(Decide());
     }
@@ -58,7 +62,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         while (true)
         {
             var graph = builder.Build(source, keptSynchronous);
-            var cut = graph.Sites.Values.Where(s => s.Cut).Select(s => (s.Caller, s.Callee)).ToList();
+            var cut = graph.Sites.Values.Where(s => s.Cut).Select(s => (StageCaller(s.Caller), s.Callee)).ToList();
             var placed = placement.Place(source, graph.Stages, graph.IsCut, cut, notStreamed);
             foreach (var d in placed.Diagnostics.Where(d => d.Id == "WEAV020"))
                 if (!sourceSharing.Any(known => known.Message == d.Message)) sourceSharing.Add(d);
@@ -66,11 +70,11 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
             var stageSet = new HashSet<MethodDefinition>(graph.Stages);
             var runs = graph.Stages.ToDictionary(s => s, s => closure.OfSynchronousCalls(s, graph.IsCut));
-            var edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(s.Caller))
-                .Select(s => (s.Caller, s.Callee)).Distinct().ToList();
+            var edges = graph.Sites.Values.Where(s => s.Cut && s.Caller != source && stageSet.Contains(StageCaller(s.Caller)))
+                .Select(s => (StageCaller(s.Caller), s.Callee)).Distinct().ToList();
             var sourceTargets = graph.Sites.Values.Where(s => s.Cut && s.Caller == source).Select(s => s.Callee).Distinct().ToList();
             var groups = new GroupResolver().Resolve(graph.Stages, edges, sourceTargets, SharedResources(placed, source, runs, facts), source,
-                (from, to) => graph.Sites.Values.Where(c => c.Cut && c.Caller == from && c.Callee == to)
+                (from, to) => graph.Sites.Values.Where(c => c.Cut && StageCaller(c.Caller) == from && c.Callee == to)
                     .OrderBy(c => c.Instruction.Offset).FirstOrDefault()?.Instruction);
             if (StreamsBrokenByGrouping(placed, groups, runs).Count(notStreamed.Add) > 0) continue;
             return new Decision(graph, placed, groups, edges, runs, sourceSharing);
@@ -78,10 +82,30 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
     }
 
     /// <summary>The plan, printed from the decision: stages, groups, placements, call sites, barriers, diagnostics.</summary>
+    // The stage a call is made in: an async handler for its body (MoveNext); the source stays the source.
+    MethodDefinition StageCaller(MethodDefinition caller) => caller == source ? caller : facts.Written(caller);
+
+    /// <summary>
+    /// The source's code: the entry point, or, for an async Main, its body. The compiler's entry point for an async Main
+    /// ("&lt;Main&gt;") only waits for it; the program the user wrote runs in the state machine's MoveNext.
+    /// </summary>
+    public static MethodDefinition? SourceOf(ModuleFacts facts, MethodDefinition? entry)
+    {
+        if (entry is null || !entry.HasBody) return entry;
+        if (facts.AsyncBody(entry) is { } body) return body;
+        if (entry.Name.StartsWith("<", StringComparison.Ordinal)
+            && entry.Body.Instructions.Where(i => i.OpCode.Code == Code.Call).Select(i => facts.Own(i.Operand as MethodReference))
+                .FirstOrDefault(m => m is not null && facts.AsyncBody(m) is not null) is { } asyncMain)
+            return facts.AsyncBody(asyncMain);
+        return entry;
+    }
+
     WeavingPlan WritePlan(Decision decision)
     {
         var (graph, placed, groups, edges, runs) = (decision.Graph, decision.Placed, decision.Groups, decision.Edges, decision.Runs);
-        var plan = new WeavingPlan { AssemblyName = module.Assembly.Name.Name, Source = source };
+        var plan = new WeavingPlan { AssemblyName = module.Assembly.Name.Name, Source = source, EntryPoint = module.EntryPoint };
+        foreach (var method in facts.AllMethods())
+            if (facts.AsyncMethodOf(method) is { } written) plan.AsyncMethods[method] = written;
         plan.Diagnostics.AddRange(graph.Diagnostics);
         plan.Diagnostics.AddRange(decision.SourceSharing);
         plan.Diagnostics.AddRange(placed.Diagnostics.Where(d => d.Id != "WEAV020"));
@@ -89,7 +113,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
 
         var stages = graph.Stages;
         var names = StageNames(stages);
-        foreach (var handler in stages) plan.Stages.Add(new Stage(names[handler], handler));
+        foreach (var handler in stages) plan.Stages.Add(new Stage(names[handler], handler) { Receiver = facts.BoundField(handler) });
         plan.CallSites.AddRange(graph.Sites.Values.OrderBy(s => s.Caller.FullName, StringComparer.Ordinal).ThenBy(s => s.Instruction.Offset));
 
         for (var i = 0; i < groups.Groups.Count; i++)
@@ -106,7 +130,10 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         }
         foreach (var stage in plan.Stages)
         {
-            stage.CopyArguments = stage.Handler.Parameters.Any(p => !types.IsImmutable(p.ParameterType));
+            foreach (var p in stage.Handler.Parameters)
+                if (facts.BoundParameter(stage.Handler, p.Index) is { } bound) stage.Supplied[p.Index] = bound;
+                else if (!facts.ReadsParameter(stage.Handler, p.Index)) stage.Supplied[p.Index] = null;
+            stage.CopyArguments = stage.Handler.Parameters.Any(p => !types.IsImmutable(p.ParameterType) && !stage.Supplied.ContainsKey(p.Index));
             foreach (var (from, to) in edges.Where(e => e.Caller == stage.Handler))
                 stage.Next.Add(plan.StageOf(to)!);
             foreach (var method in runs[stage.Handler])
@@ -143,6 +170,11 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
             if (diagnostic.Id == "WEAV016" && !reported.Add(site.Callee)) continue;
             plan.Diagnostics.Add(diagnostic);
         }
+        foreach (var (field, method, at, why) in events?.Unresolved ?? [])
+            plan.Diagnostics.Add(SourceLocator.Diagnostic("WEAV016", Severity.Warning,
+                $"Raising {field.DeclaringType.Name}.{field.Name} stays a call through its delegate: {why}. " +
+                "To cut its raises, subscribe static handlers (or methods of objects static fields hold) once in Main before anything raises it, and never unsubscribe.",
+                method, at));
         foreach (var entry in graph.NotSupportedYet)
         {
             if (!reported.Add(entry.Key)) continue;
@@ -169,7 +201,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options)
         var toucher = kind == Placement.Streamed ? placement.Streams[field].Writer : touching.FirstOrDefault(t => t != source);
         if (kind is Placement.Owned or Placement.Shared or Placement.Streamed && toucher is not null && plan.StageOf(toucher) is { } stage)
             group = stage.Group;
-        var fieldPlan = new FieldPlan(field, kind, group, reason);
+        var fieldPlan = new FieldPlan(field, kind, group, reason) { ObjectState = facts.ObjectState(field) };
         switch (kind)
         {
             case Placement.Owned when group is not null:

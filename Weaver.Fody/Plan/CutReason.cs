@@ -71,7 +71,7 @@ public sealed class CutReason(CutRule rule, string detail)
         CutRule.CannotTravel => "Pass values that can travel: primitives, strings, arrays, collections, tuples, or records of those.",
         CutRule.NotOwned => "Pass a new object (or a copy) that the caller does not use afterwards.",
         CutRule.SharedWithSource => "Move the source's use of that state into a handler called at the end.",
-        CutRule.NotSupportedYet => "To cut it now, make it a non-generic, non-async static void method.",
+        CutRule.NotSupportedYet => "To cut it now, make it a non-generic static void method, or a static async one that returns Task or ValueTask.",
         CutRule.RefOrOut => "Return results through a further handler call instead of ref/out parameters.",
         _ => "",
     };

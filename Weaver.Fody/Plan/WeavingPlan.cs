@@ -28,6 +28,13 @@ public sealed class Stage(string name, MethodDefinition handler)
     public MethodDefinition Handler { get; } = handler;
     public string Method { get; } = handler.DeclaringType.FullName + "." + handler.Name;
     public Group Group { get; set; } = null!;
+    /// <summary>
+    /// Parameters that do not travel: one the handler never reads gets its default value (null here); one every call
+    /// passes the object of a static field gets that field's object where the handler runs.
+    /// </summary>
+    public Dictionary<int, FieldDefinition?> Supplied { get; } = new();
+    /// <summary>For an instance handler: the static field whose object it runs on (set by its type's initializer).</summary>
+    public FieldDefinition? Receiver { get; set; }
     /// <summary>The message holds objects the receiver could mutate: in memory it is copied, as a broker would.</summary>
     public bool CopyArguments { get; set; }
     /// <summary>Stages the source may have posted to that force a drain before the source posts here.</summary>
@@ -77,6 +84,8 @@ public sealed class FieldPlan(FieldDefinition field, Placement placement, Group?
     public Group? Group { get; set; } = group;
     /// <summary>The field moves into the group's state object (false: it stays static, e.g. its type is private to another class).</summary>
     public bool Moves { get; set; }
+    /// <summary>The field holds the object instance handlers run on: its value travels as these instance fields.</summary>
+    public List<FieldDefinition>? ObjectState { get; set; }
     public string Reason { get; set; } = reason;
     /// <summary>Streamed: the one stage that writes it (its group keeps the field), the stages that read it, and every
     /// stage whose messages carry its value (the readers and the stages between).</summary>
@@ -107,7 +116,12 @@ public sealed class CallSite(MethodDefinition caller, Instruction instruction, M
 public sealed class WeavingPlan
 {
     public string AssemblyName { get; set; } = "";
+    /// <summary>The method whose code is the source: the entry point, or the body of an async Main (its MoveNext).</summary>
     public MethodDefinition? Source { get; set; }
+    /// <summary>The assembly's entry point: where the pipeline starts and drains (an async Main's compiler-made wrapper).</summary>
+    public MethodDefinition? EntryPoint { get; set; }
+    /// <summary>The async methods whose bodies (state machine MoveNext methods) make calls in the plan, by body.</summary>
+    public Dictionary<MethodDefinition, MethodDefinition> AsyncMethods { get; } = new();
     public List<Stage> Stages { get; } = [];
     public List<Group> Groups { get; } = [];
     public List<FieldPlan> Fields { get; } = [];
@@ -118,5 +132,20 @@ public sealed class WeavingPlan
     /// <summary>Source posts that wait for a drain first: (earlier stage, later stage).</summary>
     public List<(Stage Before, Stage After)> Barriers { get; } = [];
 
-    public Stage? StageOf(MethodDefinition handler) => Stages.FirstOrDefault(s => s.Handler == handler);
+    /// <summary>The stage a method is the handler of, or the body of (an async handler's MoveNext).</summary>
+    public Stage? StageOf(MethodDefinition handler)
+    {
+        var written = Written(handler);
+        return Stages.FirstOrDefault(s => s.Handler == written);
+    }
+
+    /// <summary>A method as the user wrote it: the async method for its state machine's MoveNext.</summary>
+    public MethodDefinition Written(MethodDefinition method) => AsyncMethods.TryGetValue(method, out var written) ? written : method;
+
+    /// <summary>"Type.Method" as the user wrote it.</summary>
+    public string Describe(MethodDefinition method)
+    {
+        var written = Written(method);
+        return written.DeclaringType.Name + "." + written.Name;
+    }
 }

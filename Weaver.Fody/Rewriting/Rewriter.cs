@@ -36,7 +36,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         foreach (var group in plan.Groups) WriteSnapshots(group);
         foreach (var group in plan.Groups.Where(g => g.Checkpoint.Count > 0)) checkpoints[group] = WriteCheckpoint(group);
         if (plan.Source is not null) WaitBeforeSourceUses(plan.Source);
-        if (plan.Source is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.Source);
+        if (plan.EntryPoint is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.EntryPoint);
         RemoveWeavingAttributes();
         WriteAssemblyAttributes(buildHash);
         module.Resources.Add(new EmbeddedResource("Weaving.stages.json", ManifestResourceAttributes.Public, stageMapJson));
@@ -54,12 +54,15 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         runtime.MarkGenerated(type);
         owner.NestedTypes.Add(type);
 
+        // A parameter the handler never reads (an event's sender) has no field: the handler gets its default value.
         var fields = handler.Parameters.Select((p, i) =>
         {
+            if (stage.Supplied.ContainsKey(i)) return null;
             var field = new FieldDefinition(string.IsNullOrEmpty(p.Name) ? "arg" + i : p.Name, FieldAttributes.Public, p.ParameterType);
             type.Fields.Add(field);
             return field;
         }).ToList();
+        argumentFields[stage] = fields;
         // Streamed values travel beside the arguments, under names no parameter can have.
         var carried = new Dictionary<FieldPlan, FieldDefinition>();
         foreach (var streamedField in stage.Carries)
@@ -83,12 +86,29 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Ldfld, entry.Value);
             il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
         }
-        foreach (var field in fields)
+        // An instance handler runs on the object of its static field, in this process (made by its type initializer).
+        if (stage.Receiver is not null)
         {
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldfld, field);
+            VisibleInAssembly(stage.Receiver);
+            il.Emit(OpCodes.Ldsfld, stage.Receiver);
         }
-        il.Emit(OpCodes.Call, handler);
+        for (var i = 0; i < fields.Count; i++)
+        {
+            if (fields[i] is { } field)
+            {
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldfld, field);
+            }
+            else if (stage.Supplied[i] is { } supplied)
+            {
+                VisibleInAssembly(supplied);
+                il.Emit(OpCodes.Ldsfld, supplied);
+            }
+            else
+                DefaultValue(il, invoke, handler.Parameters[i].ParameterType);
+        }
+        il.Emit(handler.IsStatic ? OpCodes.Call : OpCodes.Callvirt, handler);
+        WaitForHandler(il, handler);
         il.Emit(OpCodes.Ret);
         type.Methods.Add(invoke);
         touched.Add(invoke);
@@ -115,8 +135,13 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         var route = RouteField(type);
         var access = handler.Attributes & MethodAttributes.MemberAccessMask;
         var name = index == 0 ? $"<{handler.Name}>Post" : $"<{handler.Name}>Post{index + 1}";
-        var stub = new MethodDefinition(name, access | MethodAttributes.Static | MethodAttributes.HideBySig, module.TypeSystem.Void);
+        // An async handler's stub returns what the handler returned, a task, done by the time the caller sees it.
+        var stub = new MethodDefinition(name, access | MethodAttributes.Static | MethodAttributes.HideBySig, handler.ReturnType);
+        // An instance handler's stub takes the object the call was made on: run inline, the handler runs on it; as a
+        // message, where the group runs, on that process's object of the same static field.
+        if (!handler.IsStatic) stub.Parameters.Add(new ParameterDefinition("receiver", ParameterAttributes.None, handler.DeclaringType));
         foreach (var p in handler.Parameters) stub.Parameters.Add(new ParameterDefinition(p.Name, ParameterAttributes.None, p.ParameterType));
+        var arguments = handler.IsStatic ? 0 : 1;
         runtime.MarkGenerated(stub);
         var il = stub.Body.GetILProcessor();
         MethodReference StreamedValue(FieldPlan carried) =>
@@ -136,7 +161,8 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Call, copies[(entry.Key.Field, stage.Group)].Set);
         }
         foreach (var parameter in stub.Parameters) il.Emit(OpCodes.Ldarg, parameter);
-        il.Emit(OpCodes.Call, handler);
+        il.Emit(handler.IsStatic ? OpCodes.Call : OpCodes.Callvirt, handler);
+        WaitForHandler(il, handler);
         il.Emit(OpCodes.Leave, returned);
         var failed = il.Create(OpCodes.Ldsfld, route);
         il.Append(failed);
@@ -144,6 +170,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         il.Emit(OpCodes.Leave, returned);
         il.Append(returned);
         il.Emit(OpCodes.Call, runtime.InlineReturned);
+        ReturnPosted(il, handler);
         il.Emit(OpCodes.Ret);
         stub.Body.ExceptionHandlers.Add(new ExceptionHandler(ExceptionHandlerType.Catch)
         {
@@ -153,9 +180,10 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         il.Append(asMessage);
         for (var i = 0; i < handler.Parameters.Count; i++)
         {
+            if (argumentFields[stage][i] is not { } field) continue;
             il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Ldarg, stub.Parameters[i]);
-            il.Emit(OpCodes.Stfld, type.Fields[i]);
+            il.Emit(OpCodes.Ldarg, stub.Parameters[i + arguments]);
+            il.Emit(OpCodes.Stfld, field);
         }
         foreach (var entry in carriedFields[stage])
         {
@@ -164,11 +192,51 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
             il.Emit(OpCodes.Stfld, entry.Value);
         }
         il.Emit(OpCodes.Call, runtime.Post);
+        ReturnPosted(il, handler);
         il.Emit(OpCodes.Ret);
         stub.Body.OptimizeMacros();
         handler.DeclaringType.Methods.Add(stub);
         touched.Add(stub);
         return stub;
+    }
+
+    // A field read from generated code in another type: the assembly may see it, as it may the types around it.
+    static void VisibleInAssembly(FieldDefinition field)
+    {
+        if (field.IsPrivate || field.IsFamily || field.IsFamilyAndAssembly) field.IsAssembly = true;
+        for (var t = field.DeclaringType; t.IsNested; t = t.DeclaringType)
+            if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+    }
+
+    readonly Dictionary<Stage, List<FieldDefinition?>> argumentFields = new();
+
+    // default(T) for a parameter that does not travel.
+    static void DefaultValue(ILProcessor il, MethodDefinition method, TypeReference type)
+    {
+        if (!type.IsValueType && !type.IsGenericParameter)
+        {
+            il.Emit(OpCodes.Ldnull);
+            return;
+        }
+        var local = new VariableDefinition(type);
+        method.Body.Variables.Add(local);
+        method.Body.InitLocals = true;
+        il.Emit(OpCodes.Ldloca, local);
+        il.Emit(OpCodes.Initobj, type);
+        il.Emit(OpCodes.Ldloc, local);
+    }
+
+    // An async handler's task is waited for where the handler runs: the group takes its next message after it.
+    void WaitForHandler(ILProcessor il, MethodDefinition handler)
+    {
+        if (handler.ReturnType.MetadataType == MetadataType.Void) return;
+        il.Emit(OpCodes.Call, handler.ReturnType.FullName == "System.Threading.Tasks.ValueTask" ? runtime.WaitValueTask : runtime.WaitTask);
+    }
+
+    void ReturnPosted(ILProcessor il, MethodDefinition handler)
+    {
+        if (handler.ReturnType.MetadataType == MetadataType.Void) return;
+        il.Emit(OpCodes.Call, handler.ReturnType.FullName == "System.Threading.Tasks.ValueTask" ? runtime.PostedValueTask : runtime.PostedTask);
     }
 
     // The stage's route, set by the in-memory runtime when it starts (null under a broker): one static field per message type.
@@ -289,6 +357,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         {
             var from = plan.StageOf(site.Callee)!.Carries.Count == 0 ? null : plan.StageOf(site.Caller)?.Group;
             site.Instruction.Operand = postStubs.TryGetValue((site.Callee, from), out var stub) ? stub : postStubs.First(p => p.Key.Handler == site.Callee).Value;
+            site.Instruction.OpCode = OpCodes.Call; // an instance handler's callvirt becomes a call of its static stub
             touched.Add(site.Caller);
         }
     }
@@ -372,6 +441,11 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         foreach (var plan in fields)
         {
             var original = plan.Field;
+            if (plan.ObjectState is { } objectFields)
+            {
+                WriteObjectState(type, capture, apply, plan, objectFields);
+                continue;
+            }
             // Moved fields are gone from their type by now: the plan kept their names.
             var slot = new FieldDefinition(plan.Name.Replace('.', '_').Replace('+', '_'), FieldAttributes.Public, original.FieldType);
             type.Fields.Add(slot);
@@ -390,6 +464,49 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         invoke.Emit(OpCodes.Callvirt, applyOnInvoke ? runtime.StateSnapshotApply : runtime.StateSnapshotCapture);
         invoke.Emit(OpCodes.Ret);
         return type;
+    }
+
+    // The object instance handlers run on stays where it is in each process (its type initializer made it there); what
+    // travels is its fields, read from it and written into it.
+    void WriteObjectState(TypeDefinition type, ILProcessor capture, ILProcessor apply, FieldPlan plan, List<FieldDefinition> objectFields)
+    {
+        var (get, set) = ValueAccessors(plan.Field);
+        // Where the source never ran (a group's host), the object it made is not there yet: it is made empty, without
+        // its constructor (which ran in the source), and gets the fields the source's object had.
+        var instance = new VariableDefinition(plan.Field.FieldType);
+        apply.Body.Variables.Add(instance);
+        apply.Body.InitLocals = true;
+        var ready = apply.Create(OpCodes.Nop);
+        apply.Emit(OpCodes.Call, get);
+        apply.Emit(OpCodes.Stloc, instance);
+        apply.Emit(OpCodes.Ldloc, instance);
+        apply.Emit(OpCodes.Brtrue, ready);
+        apply.Emit(OpCodes.Ldtoken, plan.Field.FieldType);
+        apply.Emit(OpCodes.Call, runtime.GetTypeFromHandle);
+        apply.Emit(OpCodes.Call, runtime.GetUninitializedObject);
+        apply.Emit(OpCodes.Castclass, plan.Field.FieldType);
+        apply.Emit(OpCodes.Stloc, instance);
+        apply.Emit(OpCodes.Ldloc, instance);
+        apply.Emit(OpCodes.Call, set);
+        apply.Append(ready);
+        foreach (var field in objectFields)
+        {
+            field.IsInitOnly = false;
+            if (field.IsPrivate || field.IsFamily || field.IsFamilyAndAssembly) field.IsAssembly = true;
+            for (var t = field.DeclaringType; t.IsNested; t = t.DeclaringType)
+                if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+            var slot = new FieldDefinition($"{plan.Name}.{field.Name}".Replace('.', '_').Replace('+', '_').Replace('<', '_').Replace('>', '_'),
+                FieldAttributes.Public, field.FieldType);
+            type.Fields.Add(slot);
+            capture.Emit(OpCodes.Ldarg_0);
+            capture.Emit(OpCodes.Call, get);
+            capture.Emit(OpCodes.Ldfld, field);
+            capture.Emit(OpCodes.Stfld, slot);
+            apply.Emit(OpCodes.Ldloc, instance);
+            apply.Emit(OpCodes.Ldarg_0);
+            apply.Emit(OpCodes.Ldfld, slot);
+            apply.Emit(OpCodes.Stfld, field);
+        }
     }
 
     ILProcessor Override(TypeDefinition type, string name)

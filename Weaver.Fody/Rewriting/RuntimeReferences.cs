@@ -37,6 +37,11 @@ public sealed class RuntimeReferences
         // The constructor that takes the message type's name: a Type argument would be parsed at every start-up.
         WovenStageConstructor = module.ImportReference(findType("Weaving.Woven.WovenStageAttribute").Methods.First(m =>
             m.IsConstructor && m.Parameters.Count == 5 && m.Parameters[2].ParameterType.FullName == "System.String"));
+        WaitTask = Method("Weaving.AsyncHandlers", "Wait", 1, "System.Threading.Tasks.Task");
+        WaitValueTask = Method("Weaving.AsyncHandlers", "Wait", 1, "System.Threading.Tasks.ValueTask");
+        PostedTask = Method("Weaving.AsyncHandlers", "Posted", 0);
+        PostedValueTask = Method("Weaving.AsyncHandlers", "PostedValue", 0);
+        GetUninitializedObject = Method("System.Runtime.CompilerServices.RuntimeHelpers", "GetUninitializedObject", 1);
         SystemType = Type("System.Type");
         GetTypeFromHandle = Method("System.Type", "GetTypeFromHandle", 1);
         ObjectConstructor = Constructor("System.Object", 0);
@@ -67,6 +72,11 @@ public sealed class RuntimeReferences
     public MethodReference WovenAssemblyConstructor { get; }
     public MethodReference WovenGroupConstructor { get; }
     public MethodReference WovenStageConstructor { get; }
+    public MethodReference WaitTask { get; }
+    public MethodReference WaitValueTask { get; }
+    public MethodReference PostedTask { get; }
+    public MethodReference PostedValueTask { get; }
+    public MethodReference GetUninitializedObject { get; }
     public TypeReference SystemType { get; }
     public MethodReference GetTypeFromHandle { get; }
     public MethodReference ObjectConstructor { get; }

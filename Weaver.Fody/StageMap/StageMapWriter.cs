@@ -11,7 +11,7 @@ public static class StageMapWriter
         var json = new JsonText().BeginObject()
             .Property("assembly", plan.AssemblyName)
             .Property("buildHash", buildHash)
-            .Property("source", plan.Source is null ? null : plan.Source.DeclaringType.FullName + "." + plan.Source.Name);
+            .Property("source", plan.Source is null ? null : plan.Written(plan.Source).DeclaringType.FullName + "." + plan.Written(plan.Source).Name);
 
         json.BeginArray("stages");
         foreach (var s in plan.Stages)
@@ -77,7 +77,7 @@ public static class StageMapWriter
         foreach (var c in plan.CallSites)
         {
             json.BeginObject()
-                .Property("caller", c.Caller.DeclaringType.Name + "." + c.Caller.Name)
+                .Property("caller", plan.Describe(c.Caller))
                 .Property("callee", c.Callee.DeclaringType.Name + "." + c.Callee.Name)
                 .Property("cut", c.Cut)
                 .Property("rule", c.Why is null ? null : ToCamelCase(c.Why.Rule.ToString()))

@@ -13,15 +13,19 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     /// <summary>Why <paramref name="callee"/> can never be a stage, or null when it can be one.</summary>
     public CutReason? WhyNotAHandler(MethodDefinition callee)
     {
-        if (!callee.IsStatic) return new(CutRule.NotSupportedYet, "it is an instance method (instance handlers are not supported yet)");
-        if (callee.ReturnType.MetadataType != MetadataType.Void) return new(CutRule.NotAHandler, "it returns a value, so the caller waits for it");
+        if (!callee.IsStatic && facts.BoundField(callee) is null)
+            return new(CutRule.NotSupportedYet, "it is an instance method, and not every call of it is made on the one object of a static field set by its type's initializer");
+        var isAsync = facts.AsyncBody(callee) is not null;
+        if (isAsync && callee.ReturnType.MetadataType == MetadataType.Void)
+            return new(CutRule.NotSupportedYet, "it is async void (an async handler returns Task or ValueTask)");
+        if (callee.ReturnType.MetadataType != MetadataType.Void && !(isAsync && MemberRules.IsBareTask(callee.ReturnType)))
+            return new(CutRule.NotAHandler, "it returns a value, so the caller waits for it");
         if (!callee.HasBody) return new(CutRule.NotAHandler, "it has no body");
         if (callee.IsConstructor) return new(CutRule.NotAHandler, "it is a constructor");
         if (callee.Parameters.Any(p => p.ParameterType.IsByReference)) return new(CutRule.RefOrOut, "it has ref or out parameters, so the caller waits for it");
-        if (callee.HasGenericParameters || callee.DeclaringType.HasGenericParameters) return new(CutRule.NotSupportedYet, "it is generic (generic handlers are not supported yet)");
-        if (callee.CustomAttributes.Any(a => a.AttributeType.Name == "AsyncStateMachineAttribute"))
-            return new(CutRule.NotSupportedYet, "it is async (async handlers are not supported yet)");
-        foreach (var p in callee.Parameters)
+        if (callee.HasGenericParameters || callee.DeclaringType.HasGenericParameters) return new(CutRule.NotSupportedYet, "it is generic, and async or called with a type parameter (a generic handler is cut, one handler per instantiation, when it is a static void method called with closed type arguments)");
+        // What the handler never reads, or finds where it runs (the object of a static field every call passes), stays.
+        foreach (var p in callee.Parameters.Where(p => facts.ReadsParameter(callee, p.Index) && facts.BoundParameter(callee, p.Index) is null))
             if (types.WhyNotTransferable(p.ParameterType) is { } why)
                 return new(CutRule.CannotTravel, $"its parameter '{p.Name}' cannot travel in a message: {why}");
         return null;
@@ -54,8 +58,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         for (var p = 0; p < callee.Parameters.Count; p++)
         {
             var parameter = callee.Parameters[p];
-            if (types.IsImmutable(parameter.ParameterType)) continue;
-            var why = WhyNotOwned(caller, call, flow, p, ownsParameters);
+            if (types.IsImmutable(parameter.ParameterType) || !facts.ReadsParameter(callee, p) || facts.BoundParameter(callee, p) is not null) continue;
+            var why = WhyNotOwned(caller, call, flow, p + (callee.HasThis ? 1 : 0), ownsParameters);
             if (why is not null) return new(CutRule.NotOwned, $"its argument '{parameter.Name}' is not the caller's to hand over: {why}");
         }
         return null;
@@ -153,8 +157,16 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         return callsTo[method];
     }
 
+    // The catch an async method's body is wrapped in only hands the exception to its task (SetException): the caller
+    // awaiting it sees the exception as it would a synchronous call's; it is not a catch the user wrote.
     static bool InsideTryCatch(MethodDefinition caller, Instruction call) =>
-        caller.Body.ExceptionHandlers.Any(h => h.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter && Inside(call, h.TryStart, h.TryEnd));
+        caller.Body.ExceptionHandlers.Any(h => h.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter
+                                               && Inside(call, h.TryStart, h.TryEnd) && !HandsToTask(caller, h));
+
+    static bool HandsToTask(MethodDefinition caller, ExceptionHandler handler) =>
+        StackFlow.IsAsyncBody(caller) && handler.HandlerType == ExceptionHandlerType.Catch
+        && caller.Body.Instructions.Any(i => Inside(i, handler.HandlerStart, handler.HandlerEnd) && i.OpCode.Code == Code.Call
+                                             && i.Operand is MethodReference { Name: "SetException" } m && MemberRules.IsAwaitPlumbing(m));
 
     /// <summary>What the handler may touch, everything it may run included (cut or not).</summary>
     sealed class Footprint((HashSet<FieldDefinition> Reads, HashSet<FieldDefinition> Writes) fields, bool console)
@@ -173,7 +185,7 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             {
                 var method = (MethodReference)ins.Operand;
                 if (isContinuation(ins)) return null;
-                if (MemberRules.IsEnumeratorPlumbing(method)) return null;
+                if (MemberRules.IsEnumeratorPlumbing(method) || MemberRules.IsAwaitPlumbing(method)) return null;
                 // Code of this module that the caller runs after the call must not touch what the handler touches.
                 var own = facts.Own(method);
                 if (own is { HasBody: true } && Conflict(caller, ins, own, handler, isContinuation) is { } conflict)
@@ -181,18 +193,21 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 // Beyond that, what code of this module does is known: when it does not touch what the handler touches
                 // (checked above), ends no process and is given nothing the handler can reach, its order relative to the
                 // handler is invisible. A call kept synchronous for a reason of its own then drags no other call along.
-                if (own is { HasBody: true, IsVirtual: false } && !EndsTheProcess(own) && ArgumentsOutOfReach(caller, ins, call, flow, isContinuation))
+                if (own is { HasBody: true, IsVirtual: false } && !EndsTheProcess(own) && ArgumentsOutOfReach(caller, ins, call, flow, handler, isContinuation))
                     return null;
                 // The console is one resource, tracked like a field: its order matters only against a handler that uses it.
                 if (method.DeclaringType.FullName == "System.Console")
                     return handler.Console && !SourceDrainsFirst(caller, ins, isContinuation)
                         ? $"uses the console (line {Line(caller, ins)}), which the handler also writes to" : null;
                 if (ins.OpCode.Code == Code.Newobj) return null;
-                var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop;
+                // A Task without a result is awaited for the effect that made it, as a void call is made for it.
+                var discarded = method.ReturnType.MetadataType == MetadataType.Void || ins.Next?.OpCode.Code == Code.Pop
+                                || MemberRules.IsBareTask(method.ReturnType);
                 if (!discarded) return null;
                 // Changing an object that the caller made after or apart from the handler's arguments is computation:
                 // nothing the handler can reach sees it.
                 if (ChangesOnlyPrivateObjects(caller, ins, call, flow, method, isContinuation)) return null;
+                if (ChangesOnlyStateApart(caller, ins, flow, method, handler)) return null;
                 return $"calls {method.DeclaringType.Name}.{method.Name} (line {Line(caller, ins)}), an effect whose order relative to the handler might matter";
             }
             case Code.Calli:
@@ -221,7 +236,9 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             case Code.Stelem_Any: case Code.Stelem_I: case Code.Stelem_I1: case Code.Stelem_I2: case Code.Stelem_I4:
             case Code.Stelem_I8: case Code.Stelem_R4: case Code.Stelem_R8: case Code.Stelem_Ref:
             {
-                // Writes into the caller's own locals (struct locals) or objects only it can reach are computation.
+                // Writes into the caller's own locals (struct locals, an async method's locals in its state machine) or
+                // objects only it can reach are computation.
+                if (flow.StoresLocalOfStateMachine(ins)) return null;
                 var target = flow.Operand(ins, 0);
                 if (target.Count > 0 && target.All(o => o.Kind is OriginKind.LocalAddress or OriginKind.ArgumentAddress)) return null;
                 if (IsPrivate(caller, flow, target, call, ins, isContinuation)) return null;
@@ -236,7 +253,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         closure.OfEveryCall(method).Any(m => facts.Get(m).ExternalCalls.Any(MemberRules.EndsProcess));
 
     // Every argument of the call at ins is a value, an immutable object, or an object only the caller can reach.
-    bool ArgumentsOutOfReach(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, Func<Instruction, bool> isContinuation)
+    bool ArgumentsOutOfReach(MethodDefinition caller, Instruction ins, Instruction call, StackFlow flow, Footprint handler,
+        Func<Instruction, bool> isContinuation)
     {
         var method = (MethodReference)ins.Operand;
         var pops = StackFlow.Pops(ins, caller);
@@ -245,9 +263,26 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         {
             var type = n < receiver ? method.DeclaringType : method.Parameters[n - receiver].ParameterType;
             if (type.IsValueType && !type.IsByReference || types.IsImmutable(type)) continue;
-            if (!IsPrivate(caller, flow, flow.Operand(ins, n), call, ins, isContinuation)) return false;
+            var operand = flow.Operand(ins, n);
+            if (!IsPrivate(caller, flow, operand, call, ins, isContinuation) && !OnlyStateApart(caller, operand, handler)) return false;
         }
         return true;
+    }
+
+    // The value is the object of static fields the handler does not touch (or a part of one): what is done to it cannot
+    // be seen by the handler. "this" of a bound method, and a bound parameter, are such objects.
+    bool OnlyStateApart(MethodDefinition caller, IReadOnlyCollection<Origin> operand, Footprint handler)
+    {
+        var binding = facts.Binding(caller);
+        var fields = new List<FieldDefinition?>();
+        foreach (var o in operand)
+        {
+            if (o.Kind == OriginKind.Static) fields.Add(facts.Own(o.Field));
+            else if (o.Kind == OriginKind.Argument && binding?.Arguments.TryGetValue(o.Index, out var bound) == true) fields.Add(facts.Own(bound));
+            // A local stands for what was stored in it, which the set holds too.
+            else if (!o.Equals(Origin.Unknown) && o.Kind != OriginKind.Local) return false;
+        }
+        return fields.Count > 0 && fields.All(f => f is not null && !handler.Reads.Contains(f) && !handler.Writes.Contains(f));
     }
 
     // A call into this module after the cut call: does what it may run conflict with what the handler may run?
@@ -292,6 +327,22 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             if (prints) drains.Add(ins);
         }
         return drains;
+    }
+
+    // A collection reached only through static fields the handler does not touch (a detector's own dictionary, after it
+    // raised an alert): changing it is invisible to the handler. Only in-memory collections: a writer in a static field
+    // still writes to a file, whose order is visible.
+    bool ChangesOnlyStateApart(MethodDefinition caller, Instruction ins, StackFlow flow, MethodReference method, Footprint handler)
+    {
+        if (!method.HasThis || facts.Own(method) is not null) return false;
+        var type = method.DeclaringType.GetElementType();
+        if (!(type.Namespace is "System.Collections.Generic" or "System.Collections" or "System.Collections.Concurrent"
+              || type.FullName is "System.Text.StringBuilder")) return false;
+        var receiver = flow.Operand(ins, 0);
+        var statics = receiver.Where(o => o.Kind == OriginKind.Static).Select(o => facts.Own(o.Field)).ToList();
+        return statics.Count > 0 && statics.All(f => f is not null && !handler.Reads.Contains(f) && !handler.Writes.Contains(f))
+               && receiver.All(o => o.Kind is OriginKind.Static or OriginKind.Local || o.Equals(Origin.Unknown)
+                                    || o.Kind == OriginKind.Argument && facts.Binding(caller)?.Arguments.ContainsKey(o.Index) == true);
     }
 
     // A call of another assembly that changes only objects the caller made itself and did not hand over or store.
@@ -417,6 +468,73 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         }
         return null;
     }
+
+    /// <summary>
+    /// Instructions that may run before <paramref name="at"/> on some path from the method's start that has not passed
+    /// it yet. An async method's body is entered again after each await, at the point it resumes: that is not a path
+    /// from its start (it passed through the await first), so the jumps to resume points are not followed.
+    /// </summary>
+    public static HashSet<Instruction> Before(MethodDefinition method, Instruction at)
+    {
+        var asyncBody = StackFlow.IsAsyncBody(method);
+        var state = asyncBody ? StateLocal(method) : null;
+        var seen = new HashSet<Instruction>();
+        var work = new Stack<Instruction>();
+        work.Push(method.Body.Instructions[0]);
+        while (work.Count > 0)
+        {
+            var ins = work.Pop();
+            if (ins == at || !seen.Add(ins)) continue;
+            // The body's first run (state -1) falls through every test of its state: the jumps go to resume points.
+            var dispatch = state is not null && ins.OpCode.FlowControl == FlowControl.Cond_Branch && TestsState(ins, state.Value);
+            foreach (var next in Successors(method, ins))
+            {
+                if (dispatch && next != ins.Next) continue;
+                if (!(asyncBody && ins.OpCode.FlowControl == FlowControl.Cond_Branch && IsResumePoint(next))) work.Push(next);
+            }
+        }
+        return seen;
+    }
+
+    // The local an async body copies its state into on entry (ldarg.0; ldfld <>1__state; stloc n).
+    static int? StateLocal(MethodDefinition body)
+    {
+        foreach (var ins in body.Body.Instructions.Take(8))
+            if (ins.OpCode.Code == Code.Ldfld && ins.Operand is FieldReference { Name: "<>1__state" } && ins.Next is { } store
+                && store.OpCode.Code is Code.Stloc or Code.Stloc_S or Code.Stloc_0 or Code.Stloc_1 or Code.Stloc_2 or Code.Stloc_3)
+                return StackFlow.LocalIndex(store);
+        return null;
+    }
+
+    // A branch on the state local: "ldloc state; [ldc.i4 n;] branch".
+    static bool TestsState(Instruction branch, int state)
+    {
+        var operand = branch.Previous;
+        if (operand is not null && operand.OpCode.Code is Code.Ldc_I4 or Code.Ldc_I4_S or Code.Ldc_I4_0 or Code.Ldc_I4_1 or Code.Ldc_I4_2
+                or Code.Ldc_I4_3 or Code.Ldc_I4_4 or Code.Ldc_I4_5 or Code.Ldc_I4_6 or Code.Ldc_I4_7 or Code.Ldc_I4_8 or Code.Ldc_I4_M1)
+            operand = operand.Previous;
+        return operand is not null && operand.OpCode.Code is Code.Ldloc or Code.Ldloc_S or Code.Ldloc_0 or Code.Ldloc_1 or Code.Ldloc_2 or Code.Ldloc_3
+               && StackFlow.LocalIndex(operand) == state;
+    }
+
+    /// <summary>Whether some path from the method's start to its end does not pass <paramref name="at"/>.</summary>
+    public static bool Avoidable(MethodDefinition method, Instruction at) =>
+        Before(method, at).Any(i => i.OpCode.FlowControl == FlowControl.Return || i.OpCode.Code is Code.Leave or Code.Leave_S && IsLastLeave(method, i));
+
+    // Where an async body resumes after an await: it takes its awaiter back out of its state machine.
+    static bool IsResumePoint(Instruction ins)
+    {
+        // The dispatch may jump through a branch first.
+        for (var hops = 0; ins.OpCode.Code is Code.Br or Code.Br_S or Code.Nop && hops < 4; hops++)
+            ins = ins.OpCode.Code == Code.Nop ? ins.Next : (Instruction)ins.Operand;
+        return ins.OpCode.Code == Code.Ldarg_0 && ins.Next is { OpCode.Code: Code.Ldfld } load && load.Operand is FieldReference f
+               && f.Name.StartsWith("<>u__", StringComparison.Ordinal);
+    }
+
+    // A leave out of the outermost try of an async body ends the method (it goes to SetResult).
+    static bool IsLastLeave(MethodDefinition method, Instruction leave) =>
+        StackFlow.IsAsyncBody(method) && method.Body.ExceptionHandlers.Any(h => h.HandlerType == ExceptionHandlerType.Catch
+            && Inside(leave, h.TryStart, h.TryEnd) && !Inside((Instruction)leave.Operand, h.TryStart, h.TryEnd) && HandsToTask(method, h));
 
     /// <summary>Instructions that may run after <paramref name="call"/> returns, up to the caller's exit (loops included).</summary>
     public static IEnumerable<Instruction> After(MethodDefinition caller, Instruction call) => Reachable(caller, call, kill: null);

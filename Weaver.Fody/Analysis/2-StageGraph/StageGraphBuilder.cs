@@ -73,15 +73,19 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
         while (work.Count > 0)
         {
             var caller = work.Dequeue();
-            var cutsHere = caller == source || result.Stages.Contains(caller);
+            // An async stage's calls are in its body (its state machine's MoveNext), scanned as the stage.
+            if (facts.AsyncBody(caller) is { } body && scanned.Add(body)) work.Enqueue(body);
+            var cutsHere = caller == source || result.Stages.Contains(caller)
+                           || facts.AsyncMethodOf(caller) is { } written && result.Stages.Contains(written);
             foreach (var (at, callee) in facts.Get(caller).Calls)
             {
                 if (cutsHere && NotSupportedYet(at, callee) is { } what && !result.NotSupportedYet.ContainsKey(callee))
                     result.NotSupportedYet[callee] = (caller, at, what);
-                if (at.OpCode.Code != Code.Call || result.Sites.ContainsKey(at)) continue;
+                if (at.OpCode.Code is not (Code.Call or Code.Callvirt) || result.Sites.ContainsKey(at)) continue;
+                if (at.OpCode.Code == Code.Callvirt && facts.BoundField(callee) is null) continue;
                 if (callee == caller && source == caller) continue;
                 var isForced = forced.Contains(callee);
-                if (!isForced && !IsStageCandidate(caller, callee, source)) continue;
+                if (!isForced && !IsStageCandidate(callee, source)) continue;
                 CutReason? reason = null;
                 if (HasAttribute(callee, "InlineAttribute")) reason = new(CutRule.InlineAttribute, "[Inline] keeps it synchronous");
                 else if (options.Excludes(callee)) reason = new(CutRule.ExcludeOption, "the Exclude option of FodyWeavers.xml keeps it synchronous");
@@ -111,11 +115,11 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
     /// Phase 2 of the model (docs/design.md §1): instance handlers, async handlers, and handlers passed as callbacks
     /// (lambdas and method groups). Such code is left as it is; null when the call is none of these.
     /// </summary>
-    static string? NotSupportedYet(Instruction at, MethodDefinition callee)
+    string? NotSupportedYet(Instruction at, MethodDefinition callee)
     {
         if (callee.IsConstructor || !callee.HasBody) return null;
-        if (callee.CustomAttributes.Any(a => a.AttributeType.Name == "AsyncStateMachineAttribute"))
-            return "it is an async method; async handlers are not supported yet";
+        if (facts.AsyncBody(callee) is not null && callee.ReturnType.MetadataType == MetadataType.Void)
+            return "it is an async void method; an async handler returns Task or ValueTask, so that its caller can await it";
         if (at.OpCode.Code is Code.Ldftn or Code.Ldvirtftn)
         {
             if (IsHandlerShaped(callee))
@@ -126,9 +130,9 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
                 return "it is a lambda that calls a handler; lambdas passed as callbacks are not supported yet, so the calls inside it stay synchronous";
             return null;
         }
-        if (!callee.IsStatic && callee.ReturnType.MetadataType == MetadataType.Void && !callee.IsSpecialName
+        if (!callee.IsStatic && facts.BoundField(callee) is null && callee.ReturnType.MetadataType == MetadataType.Void && !callee.IsSpecialName
             && !callee.IsVirtual && !IsCompilerGenerated(callee.DeclaringType) && !callee.Name.StartsWith("<", StringComparison.Ordinal))
-            return "it is an instance method; instance handlers are not supported yet";
+            return "it is an instance method called on an object that is not the one of a static field set by its type's initializer (instance handlers are cut only on such objects)";
         return null;
     }
 
@@ -136,10 +140,12 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
         method.IsStatic && method.ReturnType.MetadataType == MetadataType.Void && method.HasBody && !method.IsSpecialName
         && !method.Name.StartsWith("<", StringComparison.Ordinal) && !IsCompilerGenerated(method.DeclaringType);
 
-    // Only calls to static void methods of this module are candidates; other calls are ordinary computation.
-    static bool IsStageCandidate(MethodDefinition caller, MethodDefinition callee, MethodDefinition? source) =>
-        callee.IsStatic && callee.ReturnType.MetadataType == MetadataType.Void && !callee.IsConstructor
-        && callee != source && !callee.Name.StartsWith("<", StringComparison.Ordinal)
+    // Only calls to static void methods (or async ones returning a bare Task or ValueTask) of this module are candidates;
+    // other calls are ordinary computation.
+    bool IsStageCandidate(MethodDefinition callee, MethodDefinition? source) =>
+        (callee.IsStatic || facts.BoundField(callee) is not null) && !callee.IsConstructor
+        && (callee.ReturnType.MetadataType == MetadataType.Void || facts.AsyncBody(callee) is not null && MemberRules.IsBareTask(callee.ReturnType))
+        && callee != source && (source is null || callee != facts.Written(source)) && !callee.Name.StartsWith("<", StringComparison.Ordinal)
         && !callee.IsSpecialName && callee.HasBody
         && !IsCompilerGenerated(callee.DeclaringType);
 
@@ -151,7 +157,7 @@ public sealed class StageGraphBuilder(ModuleFacts facts, ContinuationRules rules
     // The source's calls to methods that could be handlers, cut or not: the set-up rule looks at their order.
     List<(Instruction At, MethodDefinition Callee)> HandlerCalls(MethodDefinition source) =>
         sourceHandlerCalls ??= facts.Get(source).Calls
-            .Where(c => c.At.OpCode.Code == Code.Call && IsStageCandidate(source, c.Callee, source)).ToList();
+            .Where(c => c.At.OpCode.Code is Code.Call or Code.Callvirt && IsStageCandidate(c.Callee, source)).ToList();
 
     // Where each method of the module is called from; the calls never change, so it is built once.
     ILookup<MethodDefinition, Instruction>? callsTo;

@@ -130,7 +130,9 @@ public sealed class StatePlacement(ModuleFacts facts, Closure closure, TypeRules
         IReadOnlyList<MethodDefinition> stages, IReadOnlyCollection<(MethodDefinition Caller, MethodDefinition Callee)> cutSites,
         MethodDefinition source, SourceTimeline timeline)
     {
-        if (types.WhyNotTransferable(field.FieldType) is not null) return null;
+        // The object of a field instance handlers run on travels as its fields (docs/design.md §6.4).
+        if (facts.ObjectState(field) is { } objectFields ? objectFields.Any(f => types.WhyNotTransferable(f.FieldType) is not null)
+            : types.WhyNotTransferable(field.FieldType) is not null) return null;
         for (var t = field.DeclaringType; t is not null; t = t.DeclaringType)
             if (t.HasGenericParameters) return null;
         var stageTouchers = touching.Where(t => t != source).ToList();

@@ -14,7 +14,7 @@ public static class MemberRules
         "ToString", "GetHashCode", "Equals", "GetType", "CompareTo",
         // dictionaries
         "TryGetValue", "ContainsKey", "ContainsValue", "get_Item", "get_Count", "get_Keys", "get_Values", "GetEnumerator",
-        "get_Comparer", "GetValueOrDefault", "get_IsEmpty",
+        "get_Comparer", "GetValueOrDefault", "get_IsEmpty", "get_Key", "get_Value", "Deconstruct", "get_HasValue",
         // lists, sets, queues, arrays
         "Contains", "IndexOf", "LastIndexOf", "ToArray", "Find", "FindIndex", "FindLast", "FindLastIndex", "FindAll", "Exists",
         "TrueForAll", "BinarySearch", "get_Length", "GetLength", "get_LongLength", "get_Rank", "Peek", "TryPeek", "get_Capacity",
@@ -29,6 +29,7 @@ public static class MemberRules
         "System.Text.RegularExpressions.Group", "System.Text.RegularExpressions.MatchCollection", "System.Uri", "System.Version",
         "System.Type", "System.DateTime", "System.DateTimeOffset", "System.TimeSpan", "System.Guid", "System.Decimal",
         "System.Globalization.CultureInfo", "System.Text.Encoding", "System.StringComparer",
+        "System.Collections.Generic.KeyValuePair`2",
     };
 
     /// <summary>Calling <paramref name="method"/> on an object does not change that object.</summary>
@@ -39,6 +40,8 @@ public static class MemberRules
         if (type == "System.Text.StringBuilder") return method.Name is "ToString" or "get_Length" or "get_Chars";
         if (type.StartsWith("System.Collections.Immutable.", StringComparison.Ordinal)) return true;
         if (type.StartsWith("System.Random", StringComparison.Ordinal)) return false;
+        // An enumerator is its own object: moving it changes no collection it came from.
+        if (IsEnumeratorPlumbing(method)) return true;
         return readOnlyNames.Contains(method.Name);
     }
 
@@ -67,6 +70,27 @@ public static class MemberRules
             return false;
         return !argumentWriters.Contains(method.Name);
     }
+
+    /// <summary>
+    /// The plumbing an <c>await</c> compiles to: the async method builder, awaiters, <c>GetAwaiter</c> and
+    /// <c>ConfigureAwait</c>. Never an effect: what is awaited is looked at where it is called.
+    /// </summary>
+    public static bool IsAwaitPlumbing(MethodReference method)
+    {
+        var type = method.DeclaringType.GetElementType();
+        if (type.Namespace == "System.Runtime.CompilerServices"
+            && (type.Name.Contains("MethodBuilder") || type.Name.Contains("Awaiter") || type.Name.Contains("Awaitable")))
+            return true;
+        var declaring = type.DeclaringType;
+        if (declaring is not null && declaring.Namespace == "System.Runtime.CompilerServices" && declaring.Name.Contains("Awaitable"))
+            return true;
+        return type.Namespace == "System.Threading.Tasks" && type.Name is "Task" or "Task`1" or "ValueTask" or "ValueTask`1"
+               && method.Name is "GetAwaiter" or "ConfigureAwait";
+    }
+
+    /// <summary>A <c>Task</c> or <c>ValueTask</c> without a result: what a call returns when it is done for its effect.</summary>
+    public static bool IsBareTask(TypeReference type) =>
+        type.FullName is "System.Threading.Tasks.Task" or "System.Threading.Tasks.ValueTask";
 
     /// <summary>The plumbing a foreach loop calls on its enumerator: never an effect.</summary>
     public static bool IsEnumeratorPlumbing(MethodReference method) =>

@@ -24,5 +24,15 @@ public static class SourceLocator
         return new Diagnostic(id, severity, message, point?.Document.Url, point?.StartLine ?? 0, point);
     }
 
-    public static string Describe(MethodDefinition method) => method.DeclaringType.Name + "." + method.Name;
+    /// <summary>"Type.Method" as the user wrote it: an async method's body (MoveNext of "&lt;OnX&gt;d__3") is named OnX.</summary>
+    public static string Describe(MethodDefinition method)
+    {
+        if (StackFlow.IsAsyncBody(method) && method.DeclaringType.DeclaringType is { } owner)
+        {
+            var name = method.DeclaringType.Name;
+            var end = name.IndexOf('>');
+            if (name.StartsWith("<", StringComparison.Ordinal) && end > 1) return owner.Name + "." + name.Substring(1, end - 1);
+        }
+        return method.DeclaringType.Name + "." + method.Name;
+    }
 }

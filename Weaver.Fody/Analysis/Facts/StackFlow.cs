@@ -3,6 +3,16 @@ using Mono.Cecil.Cil;
 
 namespace Weaving.Fody.Analysis;
 
+/// <summary>
+/// Arguments of one method that are always the object of one static field (ModuleFacts.Binding): by IL argument index,
+/// and, in an async method's body, by the name of the state machine's field that copies them.
+/// </summary>
+public sealed class ArgumentBinding
+{
+    public Dictionary<int, FieldReference> Arguments { get; } = new();
+    public Dictionary<string, FieldReference> Copies { get; } = new(StringComparer.Ordinal);
+}
+
 /// <summary>Where a value on the evaluation stack may have come from.</summary>
 public enum OriginKind { Other, Local, LocalAddress, Argument, ArgumentAddress, Static, StaticAddress, Fresh, CallResult }
 
@@ -46,12 +56,57 @@ public sealed class StackFlow
 
     public MethodDefinition Method { get; }
 
-    public StackFlow(MethodDefinition method, Func<MethodReference, IEnumerable<FieldReference>>? returnedStatics = null)
+    /// <param name="binding">Arguments bound to the object of a static field (ModuleFacts.Binding): <c>this</c> of a bound
+    /// method, or a parameter every call passes that object to; in an async method's body, the state machine's copies.</param>
+    public StackFlow(MethodDefinition method, Func<MethodReference, IEnumerable<FieldReference>>? returnedStatics = null,
+        ArgumentBinding? binding = null)
     {
         Method = method;
         this.returnedStatics = returnedStatics;
-        if (method.HasBody) Run();
+        this.binding = binding;
+        stateMachine = IsAsyncBody(method);
+        if (!method.HasBody) return;
+        // The locals an async method keeps across its awaits are fields of its state machine, and a resumed MoveNext
+        // reaches them from its start: what they may hold is gathered over the whole body, until it stops growing.
+        for (var round = 0; round < 8; round++)
+        {
+            hoistedGrew = false;
+            before.Clear();
+            Run();
+            if (!hoistedGrew) break;
+        }
     }
+
+    readonly bool stateMachine;
+    readonly ArgumentBinding? binding;
+    readonly Dictionary<FieldDefinition, HashSet<Origin>> hoisted = new();
+    bool hoistedGrew;
+
+    /// <summary>The MoveNext of an async method's state machine: the method's body, as the compiler moved it.</summary>
+    public static bool IsAsyncBody(MethodDefinition method) =>
+        method.Name == "MoveNext" && method.HasThis
+        && method.DeclaringType.Interfaces.Any(i => i.InterfaceType.FullName == "System.Runtime.CompilerServices.IAsyncStateMachine");
+
+    /// <summary>A store into one of the state machine's own fields: one of the async method's locals, not shared memory.</summary>
+    public bool StoresLocalOfStateMachine(Instruction ins) =>
+        stateMachine && ins.OpCode.Code == Code.Stfld && HoistedField(ins, Operand(ins, 0)) is not null;
+
+    FieldDefinition? HoistedField(Instruction ins, IEnumerable<Origin> target) =>
+        stateMachine && ins.Operand is FieldReference f && f.Resolve() is { } field && field.DeclaringType == Method.DeclaringType
+        && target.Any(o => o.Kind is OriginKind.Argument or OriginKind.ArgumentAddress && o.Index == 0) ? field : null;
+
+    HashSet<FieldDefinition>? setInBody;
+
+    bool SetInBody(FieldDefinition field)
+    {
+        setInBody ??= new HashSet<FieldDefinition>(Method.Body.Instructions
+            .Where(i => i.OpCode.Code is Code.Stfld or Code.Ldflda && i.Operand is FieldReference f && f.DeclaringType.Resolve() == Method.DeclaringType)
+            .Select(i => ((FieldReference)i.Operand).Resolve()));
+        return setInBody.Contains(field);
+    }
+
+    HashSet<Origin> Hoisted(FieldDefinition field) =>
+        hoisted.TryGetValue(field, out var set) ? set : hoisted[field] = [];
 
     /// <summary>The state before <paramref name="instruction"/> runs, or null when it is unreachable.</summary>
     public State? Before(Instruction instruction) => before.TryGetValue(instruction, out var s) ? s : null;
@@ -193,8 +248,15 @@ public sealed class StackFlow
                 Push(new Origin(OriginKind.LocalAddress, LocalIndex(ins)));
                 break;
             case Code.Ldarg_0: case Code.Ldarg_1: case Code.Ldarg_2: case Code.Ldarg_3: case Code.Ldarg_S: case Code.Ldarg:
-                Push(new Origin(OriginKind.Argument, ArgumentIndex(ins)));
+            {
+                var index = ArgumentIndex(ins);
+                // A bound argument ("this" of a bound method, a parameter always given one object) is that object.
+                if (!stateMachine && binding is not null && binding.Arguments.TryGetValue(index, out var bound))
+                    Push(new Origin(OriginKind.Argument, index), new Origin(OriginKind.Static, -1, bound));
+                else
+                    Push(new Origin(OriginKind.Argument, index));
                 break;
+            }
             case Code.Ldarga: case Code.Ldarga_S:
                 Push(new Origin(OriginKind.ArgumentAddress, ArgumentIndex(ins)));
                 break;
@@ -222,14 +284,85 @@ public sealed class StackFlow
             {
                 var method = (MethodReference)ins.Operand;
                 var pops = Pops(ins, Method);
-                for (var i = 0; i < pops; i++) Pop();
+                var operands = new List<HashSet<Origin>>();
+                for (var i = 0; i < pops; i++) operands.Add(Pop());
+                operands.Reverse();
+                var receiver = method.HasThis ? 1 : 0;
+                // Operands that may hold objects (not a string the result was computed from); a struct called through its
+                // local's address (a List enumerator) reaches what the local holds.
+                var holders = operands.Where((_, n) => n - receiver >= method.Parameters.Count || CanReachObjects(n < receiver ? method.DeclaringType : method.Parameters[n - receiver].ParameterType)).ToList();
+                var reached = holders.SelectMany(StaticsIn)
+                    .Concat(holders.SelectMany(o => o).Where(o => o.Kind == OriginKind.LocalAddress && o.Index >= 0 && o.Index < s.Locals.Length)
+                        .SelectMany(o => StaticsIn(s.Locals[o.Index])))
+                    .Distinct().ToList();
+                // What a call is given from a static field's object may come back out of it: an element (an indexer,
+                // First, an enumerator's Current), or through an out parameter (TryGetValue).
+                if (reached.Count > 0)
+                    foreach (var address in operands.SelectMany(o => o))
+                    {
+                        if (address.Kind == OriginKind.LocalAddress && address.Index >= 0 && address.Index < s.Locals.Length)
+                            s.Locals[address.Index].UnionWith(reached);
+                        else if (address is { Kind: OriginKind.ArgumentAddress, Item: FieldDefinition local })
+                        {
+                            var set = Hoisted(local);
+                            var count = set.Count;
+                            set.UnionWith(reached.Where(o => o.Kind == OriginKind.Static));
+                            hoistedGrew |= set.Count != count;
+                        }
+                    }
                 if (method.ReturnType.MetadataType != MetadataType.Void)
                 {
                     var set = new HashSet<Origin> { new(OriginKind.CallResult, -1, ins) };
                     if (returnedStatics is not null)
                         foreach (var f in returnedStatics(method)) set.Add(new Origin(OriginKind.Static, -1, f));
+                    if (CanReachObjects(method.ReturnType) && !MakesACopy(method) && !IsTaskLike(method.ReturnType)) set.UnionWith(reached);
                     stack.Add(set);
                 }
+                break;
+            }
+            case Code.Ldfld: case Code.Ldflda:
+            {
+                // A field of an object a static field refers to: changing what it refers to changes that static's state.
+                var field = (FieldReference)ins.Operand;
+                var target = Pop();
+                if (HoistedField(ins, target) is { } local)
+                {
+                    // A local of the async method: whatever it may hold, never the caller's own value (unknown).
+                    var held = new HashSet<Origin>(Hoisted(local));
+                    // A copy of the async method's parameter (or "this") that the body never sets: that argument, named
+                    // by its field so that a binding can be found. Anything else the body keeps: whatever it may hold.
+                    var copy = code == Code.Ldfld && (!local.Name.StartsWith("<", StringComparison.Ordinal) || local.Name == "<>4__this")
+                               && !SetInBody(local);
+                    held.Add(code == Code.Ldflda ? new Origin(OriginKind.ArgumentAddress, 0, local) : copy ? new Origin(OriginKind.Other, -1, local) : Origin.Unknown);
+                    if (binding is not null && binding.Copies.TryGetValue(local.Name, out var bound)) held.Add(new Origin(OriginKind.Static, -1, bound));
+                    stack.Add(held);
+                    break;
+                }
+                var set = new HashSet<Origin> { Origin.Unknown };
+                if (code == Code.Ldflda || CanReachObjects(field.FieldType)) set.UnionWith(StaticsIn(target));
+                stack.Add(set);
+                break;
+            }
+            case Code.Stfld:
+            {
+                var value = Pop();
+                var target = Pop();
+                if (HoistedField(ins, target) is { } local)
+                {
+                    var set = Hoisted(local);
+                    var count = set.Count;
+                    set.UnionWith(StaticsIn(value).Where(o => o.Kind == OriginKind.Static));
+                    hoistedGrew |= set.Count != count;
+                }
+                break;
+            }
+            case Code.Ldelem_Ref: case Code.Ldelem_Any: case Code.Ldelema:
+            {
+                Pop();
+                var array = Pop();
+                var set = new HashSet<Origin> { Origin.Unknown };
+                if (code != Code.Ldelem_Any || CanReachObjects((TypeReference)ins.Operand)) set.UnionWith(StaticsIn(array));
+                stack.Add(set);
                 break;
             }
             case Code.Castclass: case Code.Isinst: case Code.Unbox_Any: case Code.Box:
@@ -250,6 +383,26 @@ public sealed class StackFlow
         }
         s.Stack = stack.ToArray();
     }
+
+    // The static fields and arguments whose objects a value may be, or be part of: what changing it changes.
+    static IEnumerable<Origin> StaticsIn(HashSet<Origin> value) =>
+        value.Where(o => o.Kind is OriginKind.Static or OriginKind.StaticAddress or OriginKind.Argument or OriginKind.ArgumentAddress)
+            .Select(o => o.Kind is OriginKind.Static or OriginKind.StaticAddress ? new Origin(OriginKind.Static, -1, o.Item) : new Origin(OriginKind.Argument, o.Index));
+
+    // A value of this type may refer to an object (primitives, enums and strings do not, or cannot be changed).
+    static bool CanReachObjects(TypeReference type) =>
+        !(type.IsPrimitive || type.IsPointer || type.MetadataType is MetadataType.String or MetadataType.Void
+          || type.Resolve() is { IsEnum: true });
+
+    // A task, or its awaiter, gives back only its result: not the objects its method was given.
+    static bool IsTaskLike(TypeReference type) =>
+        type.Namespace is "System.Threading.Tasks" or "System.Runtime.CompilerServices"
+        && (type.Name.StartsWith("Task", StringComparison.Ordinal) || type.Name.StartsWith("ValueTask", StringComparison.Ordinal)
+            || type.Name.Contains("Awaiter") || type.Name.Contains("Awaitable"));
+
+    // LINQ's To* methods return a new collection: what is in it is still reachable, the collection itself is not.
+    static bool MakesACopy(MethodReference method) =>
+        method.DeclaringType.FullName == "System.Linq.Enumerable" && method.Name.StartsWith("To", StringComparison.Ordinal);
 
     public static int LocalIndex(Instruction ins) => ins.OpCode.Code switch
     {
@@ -303,12 +456,12 @@ public sealed class StackFlow
     public static int Pushes(Instruction ins)
     {
         var op = ins.OpCode;
+        if (op.Code == Code.Newobj) return 1; // its constructor returns void, and it pushes the object
         if (op.FlowControl == FlowControl.Call)
         {
             var sig = ins.Operand as IMethodSignature;
             return sig is null || sig.ReturnType.MetadataType == MetadataType.Void ? 0 : 1;
         }
-        if (op.Code == Code.Newobj) return 1;
         return op.StackBehaviourPush switch
         {
             StackBehaviour.Push0 => 0,

@@ -125,7 +125,8 @@ public sealed class TypeRules
     static TypeDefinition? BaseOf(TypeDefinition type, out string? whyNot)
     {
         whyNot = null;
-        if (type.BaseType is null || type.BaseType.FullName is "System.Object" or "System.ValueType") return null;
+        // EventArgs holds nothing: a class of event arguments travels as its own fields.
+        if (type.BaseType is null || type.BaseType.FullName is "System.Object" or "System.ValueType" or "System.EventArgs") return null;
         var definition = type.BaseType.Resolve();
         if (definition is null || IsFramework(definition) || type.BaseType is GenericInstanceType)
             whyNot = $"{FrameworkShapes.Display(type)} derives from {FrameworkShapes.Display(type.BaseType)}, whose state would not travel";
