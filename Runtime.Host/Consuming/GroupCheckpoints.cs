@@ -64,6 +64,8 @@ public sealed class GroupCheckpoints
     // The last checkpoint this host captured, until the broker confirmed it: on a new session it is published again only
     // if no other host wrote one meanwhile (see PrepareAsync).
     Unconfirmed? unconfirmed;
+    // Runs whose messages share the state of `run` because `run` was still going on when their first message came.
+    readonly HashSet<string> joined = new(StringComparer.Ordinal);
 
     sealed record Unconfirmed(string Id, Outbound Checkpoint);
 
@@ -108,10 +110,12 @@ public sealed class GroupCheckpoints
         : TimeSpan.FromSeconds(Math.Max(0, intervalTicks - (Stopwatch.GetTimestamp() - firstHeldAt)) / (double)Stopwatch.Frequency);
 
     /// <summary>The state must be checked before a delivery of <paramref name="deliveryRun"/> runs: a new session, or another run.</summary>
-    public bool MustPrepare(bool newSession, string? deliveryRun) => newSession || (deliveryRun is not null && deliveryRun != run);
+    public bool MustPrepare(bool newSession, string? deliveryRun) => newSession || IsOtherRun(deliveryRun);
 
     /// <summary>A delivery of another run while this one's messages wait for a checkpoint: those are checkpointed first.</summary>
-    public bool SwitchesRun(string? deliveryRun) => deliveryRun is not null && run is not null && deliveryRun != run && held > 0;
+    public bool SwitchesRun(string? deliveryRun) => run is not null && IsOtherRun(deliveryRun) && held > 0;
+
+    bool IsOtherRun(string? deliveryRun) => deliveryRun is not null && deliveryRun != run && !joined.Contains(deliveryRun);
 
     /// <summary>
     /// Puts the group in the state a delivery of <paramref name="deliveryRun"/> must find (see the class summary), on the
@@ -134,9 +138,19 @@ public sealed class GroupCheckpoints
                 stored = await ReadLatestAsync(connection, lost);
             }
         }
-        var target = deliveryRun ?? run ?? stored?.Run;
+        // A run begins with the state the type initializers give only once the run the state belongs to has ended (its
+        // source deleted its control queue): messages of another run while it goes on (a second source, a sender of its
+        // own) share its state, as they did in one process.
+        var holder = run ?? stored?.Run;
+        var target = deliveryRun ?? holder;
+        if (target is not null && holder is not null && target != holder && (joined.Contains(target) || await IsGoingOnAsync(connection, holder, lost)))
+        {
+            joined.Add(target);
+            target = holder;
+        }
         var latest = stored is not null && stored.Run == target ? stored : null;
         if (run == target && (latest is null || latest.Id == syncedWith)) return PreparedState.Kept;
+        if (run is not null && run != target) joined.Clear();
 
         var previousRun = run;
         held = 0;
@@ -240,6 +254,22 @@ public sealed class GroupCheckpoints
     public void Confirmed(string id)
     {
         if (Volatile.Read(ref unconfirmed) is { } pending && pending.Id == id) Interlocked.CompareExchange(ref unconfirmed, null, pending);
+    }
+
+    // A run goes on while its control queue exists: its source deletes it when the run ends (or the broker, a while after
+    // a source that died). The run is that queue's name (DeliveryCheck let only such names through).
+    static async Task<bool> IsGoingOnAsync(IConnection connection, string run, CancellationToken lost)
+    {
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: lost);
+        try
+        {
+            await channel.QueueDeclarePassiveAsync(run, lost);
+            return true;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+        {
+            return false;
+        }
     }
 
     static async Task PublishAsync(IConnection connection, Outbound checkpoint, CancellationToken lost)
