@@ -29,6 +29,21 @@ public sealed class WeavingOptions
     public int DuplicateWindow { get; set; } = 65_536;
 
     /// <summary>
+    /// A stateful group's host checkpoints its state after this many messages (or fewer: at most half its prefetch, since
+    /// the messages a checkpoint will reflect stay unacknowledged until it is confirmed).
+    /// </summary>
+    public int CheckpointEvery { get; set; } = 1000;
+
+    /// <summary>
+    /// False: stateful groups keep no checkpoints, as if their state could not be written (WEAV029): faster, but a host
+    /// that dies takes the group's state with it. For measuring what checkpoints cost; every host of a group must agree.
+    /// </summary>
+    public bool Checkpoints { get; set; } = true;
+
+    /// <summary>...and at the latest this long after the first message the last checkpoint does not reflect.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
     /// Times a handler that throws is run again, in place, before its message fails and is dead-lettered with the
     /// exception. 0 fails it at once.
     /// </summary>

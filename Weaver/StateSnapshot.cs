@@ -24,6 +24,11 @@ public enum StageKind
     Seed,
     /// <summary>Captures the group's state for the source to read after its posts (a <see cref="StateSnapshot"/>).</summary>
     Results,
+    /// <summary>
+    /// Everything the group holds (its owned fields and what the source set up for it): a host captures it between
+    /// messages and keeps it in the broker, so that another host can go on from it (docs/design.md §6). Never a message.
+    /// </summary>
+    Checkpoint,
 }
 
 /// <summary>

@@ -104,6 +104,11 @@ public sealed class GroupInfo(string name, int rank, bool ownsState)
     public IReadOnlyList<StageInfo> Stages => stages;
     /// <summary>The stage that captures the state the source reads after its posts, if the source reads any.</summary>
     public StageInfo? ResultsStage => stages.FirstOrDefault(s => s.Kind == StageKind.Results);
+    /// <summary>
+    /// The snapshot of everything the group holds, when all of it can be written with the message codec; null when the
+    /// group owns no state, or holds something that cannot be written (the build warned, WEAV029).
+    /// </summary>
+    public StageInfo? CheckpointStage => stages.FirstOrDefault(s => s.Kind == StageKind.Checkpoint);
     internal void AddStage(StageInfo stage) => stages.Add(stage);
     public override string ToString() => Name;
 }

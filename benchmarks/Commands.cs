@@ -29,6 +29,7 @@ public static class Commands
                                       started as a process, woven against unwoven: results/whole-process.md
               --probe [variants] [W,…] [runs]   quick stopwatch runs of the in-memory variants, for working on the runtime
               --probe broker [W,…] [runs]       the broker variants, with the CPU seconds per 1,000 events of each process
+              --probe checkpoints [W] [runs]    Pipeline3 through the broker with and without checkpoints of its stateful group
             RabbitMQ variants need a broker: WEAVING_RABBITMQ, else the local one, in a virtual host weaving-benchmark made with rabbitmqctl.
             """);
         return 2;
@@ -37,6 +38,7 @@ public static class Commands
     public static int RunProbe(string[] args)
     {
         if (args.FirstOrDefault() == "broker") Benchmarks.Probe.Broker(args[1..]);
+        else if (args.FirstOrDefault() == "checkpoints") Benchmarks.Probe.Checkpoints(args[1..]);
         else Benchmarks.Probe.Run(args);
         return 0;
     }

@@ -50,6 +50,32 @@ public static class Probe
 
     /// <summary><c>--probe broker [W,…] [runs] [raw]</c>: the two broker variants (or the raw one alone), with the CPU seconds per 1,000 events of each
     /// process involved.</summary>
+    /// <summary>
+    /// What checkpoints cost: Pipeline3 through the broker (its last group aggregates into owned state), its hosts with
+    /// checkpoints and without (<c>Weaving:Checkpoints=false</c>), alternating, the median of each.
+    /// </summary>
+    public static void Checkpoints(string[] args)
+    {
+        var w = args.Length > 0 ? int.Parse(args[0]) : 0;
+        var runs = args.Length > 1 ? int.Parse(args[1]) : 3;
+        var work = StageWork.IterationsFor(w);
+        var events = Workload.EventsThroughBroker(w);
+        var seconds = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        for (var round = 0; round < runs; round++)
+            foreach (var on in new[] { false, true })
+            {
+                using var deployment = WovenRabbitMqDeployment.Start(ThroughputBenchmarks.BrokerUri,
+                    new Dictionary<string, string> { ["Weaving__Checkpoints"] = on ? "true" : "false" });
+                deployment.RunSource(events / 10, work);
+                var s = deployment.RunSource(events, work) - deployment.FixedSeconds;
+                seconds[on].Add(s);
+                Console.WriteLine($"W={w,3} {(on ? "with checkpoints   " : "without checkpoints")} {events / s,10:N0} ev/s");
+            }
+        var (with, without) = (Median(seconds[true]), Median(seconds[false]));
+        Console.WriteLine($"W={w,3} checkpoints: {events / with:N0} ev/s against {events / without:N0} ev/s without: " +
+                          $"time ratio {with / without:F2} (median of {runs} alternating runs of {events:N0} events)");
+    }
+
     public static void Broker(string[] args)
     {
         var microseconds = args.Length > 0 ? args[0].Split(',').Select(int.Parse).ToArray() : Workload.Microseconds;

@@ -64,7 +64,8 @@ public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recen
             return new DeliveryVerdict.Rejected(RejectionKind.OtherBuild, id, replyTo,
                 $"message of build {Printable(build)}, but this host runs build {app.BuildHash} of {app.Name}");
         var stage = app.FindStage(stageName);
-        if (stage is null)
+        // A checkpoint is not a message: it is never run.
+        if (stage is null || stage.Kind == StageKind.Checkpoint)
             return new DeliveryVerdict.Rejected(RejectionKind.UnknownStage, id, replyTo, $"{app.Name} has no stage {Printable(stageName)}");
         if (stage.Group != group)
             return new DeliveryVerdict.Rejected(RejectionKind.OtherGroup, id, replyTo,

@@ -33,8 +33,24 @@ public sealed class FinishedDelivery(ulong deliveryTag, int epoch, string? reply
     /// <summary>What is reported to the source; for a run, known once its posts were written.</summary>
     public Completion? Completion { get; set; }
 
+    /// <summary>The message's id, when it had one.</summary>
+    public MessageId? Id { get; init; }
+    /// <summary>
+    /// Not a delivery: a checkpoint of the group's state, taken after the deliveries before it in the stream
+    /// (<see cref="GroupCheckpoints"/>), to publish once their output is confirmed; those deliveries are acknowledged once
+    /// it is. Null <see cref="Checkpoint"/> with <see cref="IsCheckpoint"/>: the state could not be written, acknowledge anyway.
+    /// </summary>
+    public bool IsCheckpoint { get; private init; }
+    public Outbound? Checkpoint { get; private init; }
+    public string? CheckpointId { get; private init; }
+    /// <summary>How many messages of its run the checkpoint reflects.</summary>
+    public long CheckpointProcessed { get; private init; }
+
     /// <summary>A redelivery of a message that ran here already: acknowledged, nothing else.</summary>
-    public static FinishedDelivery Duplicate(ulong deliveryTag, int epoch) => new(deliveryTag, epoch, null, ran: false);
+    public static FinishedDelivery Duplicate(ulong deliveryTag, int epoch, MessageId id) => new(deliveryTag, epoch, null, ran: false) { Id = id };
+
+    public static FinishedDelivery CheckpointOf(int epoch, Outbound? checkpoint, string id, long processed) =>
+        new(0, epoch, null, ran: false) { IsCheckpoint = true, Checkpoint = checkpoint, CheckpointId = id, CheckpointProcessed = processed };
 }
 
 /// <summary>

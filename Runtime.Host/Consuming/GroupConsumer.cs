@@ -35,6 +35,9 @@ public sealed class GroupConsumer : IAsyncDisposable
     readonly DeadLetters deadLetters;
     readonly HandlerRun handlerRun;
     readonly OwnerRecords? ownerRecords;
+    readonly GroupCheckpoints? checkpoints;
+    // Held while a message runs, and while a checkpoint is captured: a checkpoint is taken between two messages.
+    readonly SemaphoreSlim stateGate = new(1, 1);
     readonly BatchPublisher batches;
     readonly QueueTopology topology;
     readonly DeliveryWindow window;
@@ -74,9 +77,29 @@ public sealed class GroupConsumer : IAsyncDisposable
         };
         handlerRun = new HandlerRun(group, executor, deadLetters, counters);
         ownerRecords = group.OwnsState ? new OwnerRecords(group, QueueNames.Owner(queue), HostInstance.Current, logger) : null;
-        batches = new BatchPublisher(new OutgoingEncoder(app, options.MaxMessageBytes, logger), ownerRecords, counters);
         topology = new QueueTopology(app, options.DeliveryLimit, broker.VirtualHost);
         window = DeliveryWindow.For(options);
+        checkpoints = group.OwnsState && options.Checkpoints && group.CheckpointStage is { } checkpointStage
+            ? StartCheckpoints(checkpointStage, recent)
+            : null;
+        batches = new BatchPublisher(new OutgoingEncoder(app, options.MaxMessageBytes, logger), ownerRecords, counters,
+            checkpoints);
+    }
+
+    // Captures the state the type initializers give, which runs them: one that throws would throw at the group's first
+    // message anyway; the group then runs without checkpoints, as before them.
+    GroupCheckpoints? StartCheckpoints(StageInfo checkpointStage, RecentIds recent)
+    {
+        try
+        {
+            return new GroupCheckpoints(app, group, checkpointStage, queue, HostInstance.Current, recent, options, window.Prefetch, logger);
+        }
+        catch (Exception e)
+        {
+            logger.LogError("Group {Group}: its initial state cannot be captured ({Type}: {Error}); it runs without checkpoints",
+                group.Name, e.GetType().Name, WireFormat.OneLine(e.Message));
+            return null;
+        }
     }
 
     public GroupInfo Group => group;
@@ -102,7 +125,10 @@ public sealed class GroupConsumer : IAsyncDisposable
     {
         stopping = true;
         var current = Volatile.Read(ref session);
-        if (current is { ConsumeChannel.IsOpen: true, ConsumerTag: { } tag })
+        // A group that keeps checkpoints stays the active consumer until its last checkpoint is confirmed (the deliveries
+        // that come meanwhile are left for the next host): cancelling first would let the standby start from an older one.
+        // Its consumer ends when the session closes.
+        if (checkpoints is null && current is { ConsumeChannel.IsOpen: true, ConsumerTag: { } tag })
         {
             try { await current.ConsumeChannel.BasicCancelAsync(tag, noWait: false, cancellationToken); }
             catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "cancelling the consumer of {Queue}", queue); }
@@ -110,6 +136,21 @@ public sealed class GroupConsumer : IAsyncDisposable
         // A delivery that saw `stopping` set leaves at once, unacknowledged: the broker requeues it when the channel closes.
         while (Volatile.Read(ref handling) != 0)
             await Task.Delay(5, cancellationToken);
+        // A handover: what ran here is checkpointed, so that the next host goes on from it with nothing to replay.
+        if (checkpoints is not null && Volatile.Read(ref session) is { Lost.IsCancellationRequested: false } live)
+        {
+            await stateGate.WaitAsync(cancellationToken);
+            try
+            {
+                if (checkpoints.Held > 0 && TryCheckpoint(live.Epoch) is { } last)
+                    logger.LogInformation("Group {Group}: stopping: checkpoint {Checkpoint} reflects the {Processed} message(s) of the run processed so far",
+                        group.Name, last.CheckpointId, last.CheckpointProcessed);
+            }
+            finally
+            {
+                stateGate.Release();
+            }
+        }
         finished.Writer.TryComplete();
         // Not connected: nothing can be published, and what is not acknowledged is delivered again to another host.
         if (Volatile.Read(ref session) is not { Lost.IsCancellationRequested: false }) await stop.CancelAsync();
@@ -160,7 +201,8 @@ public sealed class GroupConsumer : IAsyncDisposable
                         "delivery limit {DeliveryLimit} (the broker dead-letters a message that was delivered {Deliveries} times without an " +
                         "acknowledgement, Weaving:DeliveryLimit), bodies over {MaxMessageBytes} bytes dead-lettered unread, at most {Held} MiB " +
                         "held in deliveries, shutdown timeout {ShutdownTimeout} (Weaving:ShutdownTimeout)", group.Name, queue,
-                        group.OwnsState ? "single active consumer: a second host waits as a standby" : "competing consumers",
+                        checkpoints is not null ? $"single active consumer: a second host waits as a standby; checkpoints every {checkpoints.Every} message(s) or {options.CheckpointInterval.TotalMilliseconds} ms in {checkpoints.Queue}"
+                        : group.OwnsState ? "single active consumer: a second host waits as a standby; no checkpoints (WEAV029 or Weaving:Checkpoints)" : "competing consumers",
                         window, options.Retries, options.DeliveryLimit, options.DeliveryLimit + 1, options.MaxMessageBytes,
                         (DeliveryWindow.Reserve + window.Prefetch * 2L * options.MaxMessageBytes) >> 20, options.ShutdownTimeout);
                 else
@@ -265,26 +307,64 @@ public sealed class GroupConsumer : IAsyncDisposable
         {
             // Checked again after counting ourselves in: a session that ended meanwhile waits for us, or we see it ended.
             if (stopping || from.Epoch != Volatile.Read(ref epoch) || from.Lost.IsCancellationRequested) return;
-            if (ownerRecords is not null && !from.OwnerChecked)
+            if (checkpoints is null && ownerRecords is not null && !from.OwnerChecked)
             {
                 from.OwnerChecked = true;
                 await ownerRecords.CheckTakeoverAsync(from.Connection, check.ReplyToOf(delivery.BasicProperties), from.Lost.Token);
             }
-            FinishedDelivery done;
             try
             {
-                done = Handle(delivery, from.Epoch);
+                await stateGate.WaitAsync(from.Lost.Token);
             }
-            catch (Exception e)
+            catch (OperationCanceledException)
             {
-                // Not a handler failure (those are caught by the executor): a bug here. Stop rather than lose the message;
-                // nothing after it is handled, so no acknowledgement covers it.
-                stopping = true;
-                fatal(e);
-                return;
+                return; // the session ended: the delivery comes again
             }
-            // Settled (and counted out of flight) by the batch that publishes it.
-            written = finished.Writer.TryWrite(done);
+            try
+            {
+                if (checkpoints is not null)
+                {
+                    try
+                    {
+                        await PrepareStateAsync(from, delivery);
+                    }
+                    catch (Exception e) when (from.Lost.IsCancellationRequested || !from.Connection.IsOpen)
+                    {
+                        logger.LogDebug(e, "Group {Group}: lost the broker while reading the checkpoint", group.Name);
+                        return;
+                    }
+                    catch (Exception e)
+                    {
+                        stopping = true;
+                        fatal(new InvalidOperationException($"group {group.Name}: could not go on from its checkpoint: {e.Message}", e));
+                        return;
+                    }
+                }
+                FinishedDelivery done;
+                try
+                {
+                    done = Handle(delivery, from.Epoch);
+                }
+                catch (Exception e)
+                {
+                    // Not a handler failure (those are caught by the executor): a bug here. Stop rather than lose the message;
+                    // nothing after it is handled, so no acknowledgement covers it.
+                    stopping = true;
+                    fatal(e);
+                    return;
+                }
+                // Settled (and counted out of flight) by the batch that publishes it.
+                written = finished.Writer.TryWrite(done);
+                if (written && checkpoints is not null && done.Settlement == Settlement.Acknowledge)
+                {
+                    checkpoints.Finished(done.Id, done.Ran);
+                    if (checkpoints.Due) TryCheckpoint(from.Epoch);
+                }
+            }
+            finally
+            {
+                stateGate.Release();
+            }
         }
         finally
         {
@@ -300,7 +380,7 @@ public sealed class GroupConsumer : IAsyncDisposable
             case DeliveryVerdict.Duplicate(var id):
                 counters.AddDuplicate();
                 logger.LogDebug("Group {Group}: message {Id} was handled already; acknowledged without handling it again", group.Name, id);
-                return FinishedDelivery.Duplicate(delivery.DeliveryTag, sessionEpoch);
+                return FinishedDelivery.Duplicate(delivery.DeliveryTag, sessionEpoch, id);
             case DeliveryVerdict.Rejected rejected:
                 return deadLetters.Reject(delivery, sessionEpoch, rejected);
             case DeliveryVerdict.Accepted(var stage, var id, var replyTo):
@@ -329,14 +409,68 @@ public sealed class GroupConsumer : IAsyncDisposable
         }
     }
 
+    // Under the state gate: the group's state is in the state a delivery of its run must find (GroupCheckpoints).
+    async Task PrepareStateAsync(ConsumerSession from, BasicDeliverEventArgs delivery)
+    {
+        var run = check.ReplyToOf(delivery.BasicProperties);
+        if (!checkpoints!.MustPrepare(!from.OwnerChecked, run)) return;
+        // The messages of the run before wait for a checkpoint: it is taken before the state changes run.
+        if (checkpoints.SwitchesRun(run)) TryCheckpoint(from.Epoch);
+        var owner = ownerRecords is null ? null : await ownerRecords.ReadAsync(from.Connection, from.Lost.Token);
+        var prepared = await checkpoints.PrepareAsync(from.Connection, !from.OwnerChecked, run, owner, from.Lost.Token);
+        // A state that could not be checkpointed is lost: the host and the source say so, as without checkpoints.
+        if (prepared == PreparedState.Lost && ownerRecords is not null)
+            await ownerRecords.CheckTakeoverAsync(from.Connection, run, from.Lost.Token);
+        if (prepared != PreparedState.Kept) ownerRecords?.ContinueFrom(checkpoints.Run, checkpoints.Processed);
+        from.OwnerChecked = true;
+    }
+
+    // Under the state gate: the state now, after the deliveries written so far, into the stream the publish loop reads.
+    FinishedDelivery? TryCheckpoint(int sessionEpoch)
+    {
+        var marker = checkpoints!.Capture(sessionEpoch);
+        if (!finished.Writer.TryWrite(marker)) return null;
+        checkpoints.Committed(marker);
+        return marker;
+    }
+
     async Task PublishLoopAsync(ConsumerSession current)
     {
         var reader = finished.Reader;
-        while (await reader.WaitToReadAsync(current.Lost.Token))
+        while (await WaitToReadAsync(reader, current))
         {
             while (pending.Count < window.Prefetch && reader.TryRead(out var item)) pending.Add(item);
             await batches.PublishAsync(current, pending);
             pending.Clear();
+        }
+    }
+
+    // Waits for finished deliveries; for a group that keeps checkpoints, one is taken when messages wait for it and none
+    // came for CheckpointInterval (at the end of a run, say: its messages are acknowledged then).
+    async Task<bool> WaitToReadAsync(ChannelReader<FinishedDelivery> reader, ConsumerSession current)
+    {
+        while (true)
+        {
+            if (checkpoints?.UntilDue is not { } wait) return await reader.WaitToReadAsync(current.Lost.Token);
+            if (reader.TryPeek(out _)) return true;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(current.Lost.Token);
+            timeout.CancelAfter(wait);
+            try
+            {
+                return await reader.WaitToReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!current.Lost.IsCancellationRequested)
+            {
+                await stateGate.WaitAsync(current.Lost.Token);
+                try
+                {
+                    if (checkpoints.Due && !stopping) TryCheckpoint(current.Epoch);
+                }
+                finally
+                {
+                    stateGate.Release();
+                }
+            }
         }
     }
 

@@ -61,6 +61,7 @@ public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, DeadLett
         activity?.SetTag("weaving.sent", outgoing.Count);
         return new FinishedDelivery(delivery.DeliveryTag, sessionEpoch, replyTo, ran: true)
         {
+            Id = id,
             Messages = messages,
             Posts = new HandlerPosts(stage, id, outgoing, failures.Count, replyTo, traceParent, traceState),
         };

@@ -4,32 +4,75 @@ using Weaving.Host.Messaging;
 
 namespace Weaving.Host.Consuming;
 
+/// <summary>What an owner record says: the host that wrote it, the run it last processed, and how many of that run's messages.</summary>
+public readonly record struct OwnerRecord(string Host, string? HostId, string? Run, long Processed);
+
 /// <summary>
 /// The owner record of a group that owns state, and what it tells about takeovers. The group's state lives in the
 /// process of its active host; that host keeps the record up to date after each batch (which run it last processed, and
-/// how many of that run's messages). A host that becomes the active consumer reads it: if another host processed
-/// messages of the same run before, their effect on the state is lost, and this host and the source say so.
+/// how many of that run's messages). A host that becomes the active consumer reads it. For a group that keeps
+/// checkpoints, the record says how many messages will be replayed (see <see cref="GroupCheckpoints"/>); for one that
+/// keeps none, if another host processed messages of the same run before, their effect on the state is lost, and this
+/// host and the source say so.
 /// </summary>
 public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstance self, ILogger logger)
 {
     // The run (control queue) of the last message processed here, and how many of that run ran here.
     string? lastRun;
     long processedInLastRun;
+    // The publish loop counts (After), the delivery loop sets the count after a recovery (ContinueFrom).
+    readonly Lock gate = new();
+
+    /// <summary>The group went on from a checkpoint of <paramref name="run"/> that reflects <paramref name="processed"/> messages: the count goes on from there.</summary>
+    public void ContinueFrom(string? run, long processed)
+    {
+        lock (gate)
+        {
+            lastRun = run;
+            processedInLastRun = processed;
+        }
+    }
+
+    /// <summary>The record as the broker holds it, or null when there is none or it cannot be read.</summary>
+    public async Task<OwnerRecord?> ReadAsync(IConnection connection, CancellationToken lost)
+    {
+        try
+        {
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: lost);
+            var record = await channel.BasicGetAsync(ownerQueue, autoAck: false, lost);
+            if (record is null) return null;
+            await channel.BasicNackAsync(record.DeliveryTag, multiple: false, requeue: true, lost);
+            return new OwnerRecord(DeliveryCheck.Printable(WireFormat.ReadString(record.BasicProperties, WireFormat.HostHeader) ?? "another host"),
+                WireFormat.ReadString(record.BasicProperties, WireFormat.HostIdHeader), WireFormat.ReadString(record.BasicProperties, WireFormat.RunHeader),
+                WireFormat.ReadLong(record.BasicProperties, WireFormat.ProcessedHeader) ?? 0);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Group {Group}: could not read its owner record ({Error})", group.Name, e.Message);
+            return null;
+        }
+    }
 
     /// <summary>The record to publish after <paramref name="batch"/>, or null when nothing in it ran here.</summary>
     public Outbound? After(IReadOnlyList<FinishedDelivery> batch)
     {
         var any = false;
-        foreach (var item in batch)
+        string? run;
+        long processed;
+        lock (gate)
         {
-            if (!item.Ran) continue;
-            any = true;
-            if (item.ReplyTo != lastRun)
+            foreach (var item in batch)
             {
-                lastRun = item.ReplyTo;
-                processedInLastRun = 0;
+                if (!item.Ran) continue;
+                any = true;
+                if (item.ReplyTo != lastRun)
+                {
+                    lastRun = item.ReplyTo;
+                    processedInLastRun = 0;
+                }
+                processedInLastRun++;
             }
-            processedInLastRun++;
+            (run, processed) = (lastRun, processedInLastRun);
         }
         if (!any) return null;
         var headers = new Dictionary<string, object?>
@@ -37,9 +80,9 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
             [WireFormat.HostIdHeader] = self.Id,
             [WireFormat.HostHeader] = self.Description,
             [WireFormat.GroupHeader] = group.Name,
-            [WireFormat.ProcessedHeader] = processedInLastRun,
+            [WireFormat.ProcessedHeader] = processed,
         };
-        if (lastRun is not null) headers[WireFormat.RunHeader] = lastRun;
+        if (run is not null) headers[WireFormat.RunHeader] = run;
         return new Outbound(ownerQueue, WireFormat.ControlProperties("application/vnd.weaving.owner", headers), ReadOnlyMemory<byte>.Empty,
             Mandatory: false);
     }

@@ -4,7 +4,7 @@ namespace Weaving.Host.Messaging;
 
 /// <summary>
 /// Queue names, the one place the host spells them: <c>weaving.&lt;assembly&gt;.&lt;group&gt;</c>, <c>….dead</c> for its
-/// dead letters, <c>….owner</c> for a stateful group's owner record, <c>weaving.&lt;assembly&gt;.source.&lt;run&gt;</c> for
+/// dead letters, <c>….owner</c> for a stateful group's owner record, <c>….checkpoint</c> for its latest checkpoint, <c>weaving.&lt;assembly&gt;.source.&lt;run&gt;</c> for
 /// a source run's control queue.
 /// </summary>
 public static class QueueNames
@@ -18,6 +18,8 @@ public static class QueueNames
     public static string DeadLetters(string groupQueue) => groupQueue + ".dead";
     /// <summary>A stateful group's owner record: which host is its active consumer, and how far it got.</summary>
     public static string Owner(string groupQueue) => groupQueue + ".owner";
+    /// <summary>A stateful group's latest checkpoint: its state, and the messages it reflects.</summary>
+    public static string Checkpoint(string groupQueue) => groupQueue + ".checkpoint";
     /// <summary>The source's control queue for one run: hosts report finished messages to it.</summary>
     public static string ForSourceRun(WovenApp app, string run) => $"weaving.{app.Name}{SourceSegment}{run}";
 

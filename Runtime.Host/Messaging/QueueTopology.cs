@@ -47,6 +47,13 @@ public sealed class QueueTopology(WovenApp app, int deliveryLimit, string virtua
             await DeclareExactlyAsync(channel, QueueNames.Owner(queue), new Dictionary<string, object?> { ["x-max-length"] = 1 },
                 cancellationToken);
         }
+        if (group.CheckpointStage is not null)
+        {
+            // Holds one message, the latest checkpoint: a durable last-value queue. A new one drops the one before only
+            // once the broker has it (x-max-length counts ready messages), so there is always a whole checkpoint to read.
+            await DeclareExactlyAsync(channel, QueueNames.Checkpoint(queue), new Dictionary<string, object?> { ["x-max-length"] = 1 },
+                cancellationToken);
+        }
     }
 
     /// <summary>

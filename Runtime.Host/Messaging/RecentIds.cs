@@ -20,4 +20,12 @@ public sealed class RecentIds(int capacity)
     }
 
     public bool Contains(MessageId id) => set.Contains(id);
+
+    /// <summary>Forgets every id, then remembers <paramref name="ids"/> (a group that went on from a checkpoint).</summary>
+    public void Reset(IEnumerable<MessageId> ids)
+    {
+        set.Clear();
+        order.Clear();
+        foreach (var id in ids) Add(id);
+    }
 }

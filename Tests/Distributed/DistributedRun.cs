@@ -19,13 +19,16 @@ public sealed record DistributedRunOptions
     public Action<DistributedLayout, HostProcess>? WhileSourceRuns { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>How many times the source runs, one after the other, against the same hosts; the result is the last run's.</summary>
+    public int Runs { get; init; } = 1;
 }
 
 /// <summary>A fixture's groups and queues, as <c>Runtime.Host --list</c> reports them, and the hosts of a run.</summary>
 public sealed record DistributedLayout(string WovenDll, IReadOnlyList<GroupLayout> Groups)
 {
     public string App => Path.GetFileNameWithoutExtension(WovenDll);
-    public IEnumerable<string> AllQueues => Groups.SelectMany(g => g.OwnsState ? new[] { g.Queue, g.DeadQueue, g.OwnerQueue } : [g.Queue, g.DeadQueue]);
+    public IEnumerable<string> AllQueues => Groups.SelectMany(g => g.OwnsState ? new[] { g.Queue, g.DeadQueue, g.OwnerQueue, g.CheckpointQueue } : [g.Queue, g.DeadQueue]);
     public GroupLayout Group(string name) => Groups.Single(g => g.Name == name);
     /// <summary>The group that runs <paramref name="stage"/>.</summary>
     public GroupLayout GroupOf(string stage) => Groups.Single(g => g.Stages.Contains(stage));
@@ -36,9 +39,11 @@ public sealed record DistributedLayout(string WovenDll, IReadOnlyList<GroupLayou
     internal IReadOnlyDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
 
     /// <summary>Starts one more host of <paramref name="group"/> in the run (its stdout joins the run's; it is stopped with the others).</summary>
-    public HostProcess StartHost(string group)
+    public HostProcess StartHost(string group, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var host = HostProcess.Start(group, ["--app", WovenDll, "--stage", group], Output, new Dictionary<string, string>(Environment));
+        var env = new Dictionary<string, string>(Environment);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) env[key] = value;
+        var host = HostProcess.Start(group, ["--app", WovenDll, "--stage", group], Output, env);
         Hosts.Add(host);
         return host;
     }
@@ -49,6 +54,8 @@ public sealed record GroupLayout(string Name, IReadOnlyList<string> Stages, bool
     public string DeadQueue => Queue + ".dead";
     /// <summary>A stateful group's owner record (which host is active, and how many messages of the run it processed).</summary>
     public string OwnerQueue => Queue + ".owner";
+    /// <summary>A stateful group's latest checkpoint.</summary>
+    public string CheckpointQueue => Queue + ".checkpoint";
 }
 
 /// <summary>The outcome of a distributed run.</summary>
@@ -134,19 +141,22 @@ public static class DistributedRun
                 host.WaitForLog($"consuming {layout.Group(host.Role).Queue}", startup);
             options.BeforeSource?.Invoke(layout);
 
-            using var source = HostProcess.Start("Main", ["--app", wovenDll, "--stage", "Main", "--", .. programArguments ?? []], output,
-                new Dictionary<string, string>(options.Environment));
-            options.WhileSourceRuns?.Invoke(layout, source);
-            ProcessResult sourceResult;
-            try
+            ProcessResult sourceResult = null!;
+            for (var run = 0; run < options.Runs; run++)
             {
-                sourceResult = source.WaitForExit(options.Timeout);
-            }
-            catch (TimeoutException e)
-            {
-                // What the hosts said is what tells why the source still waited.
-                var hostsSaid = string.Concat(layout.Hosts.Select(h => $"{Environment.NewLine}--- host {h.Role} ---{Environment.NewLine}{h.StandardErrorSoFar}"));
-                throw new TimeoutException(e.Message + hostsSaid, e);
+                using var source = HostProcess.Start("Main", ["--app", wovenDll, "--stage", "Main", "--", .. programArguments ?? []], output,
+                    new Dictionary<string, string>(options.Environment));
+                options.WhileSourceRuns?.Invoke(layout, source);
+                try
+                {
+                    sourceResult = source.WaitForExit(options.Timeout);
+                }
+                catch (TimeoutException e)
+                {
+                    // What the hosts said is what tells why the source still waited.
+                    var hostsSaid = string.Concat(layout.Hosts.Select(h => $"{Environment.NewLine}--- host {h.Role} ---{Environment.NewLine}{h.StandardErrorSoFar}"));
+                    throw new TimeoutException(e.Message + hostsSaid, e);
+                }
             }
 
             var hosts = new List<(string, ProcessResult)>();

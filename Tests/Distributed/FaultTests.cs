@@ -5,8 +5,9 @@ namespace Weaving.Tests.Distributed;
 
 /// <summary>
 /// Faults injected into a real run, one Runtime.Host per group on a real broker: hosts killed with SIGKILL, the broker
-/// restarted. The Reliable program sends its events through a stateless group (OnEvent) into a stateful one (OnResult,
-/// with OnEnd), whose totals count every event: one lost or counted twice changes the output.
+/// restarted, frozen in the middle of writing a checkpoint. The Reliable program sends its events through a stateless
+/// group (OnEvent) into a stateful one (OnResult, with OnEnd), whose totals count every event: one lost or counted twice
+/// changes the output.
 /// </summary>
 [TestClass]
 public sealed partial class FaultTests
@@ -103,7 +104,173 @@ public sealed partial class FaultTests
     }
 
     [TestMethod]
-    public void Kill_9_of_the_active_host_of_a_stateful_group_hands_it_to_the_standby_which_warns_that_its_state_was_lost()
+    public void Kill_9_of_the_active_stateful_host_at_ten_random_points_of_a_run_each_time_a_standby_goes_on_from_the_last_checkpoint_and_the_output_is_the_same()
+    {
+        string[] args = [LongRun.ToString()];
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        // Ten points between 5% and 90% of the run, at least 3% apart, so that each lands on a host that has taken over.
+        var points = Enumerable.Range(0, 10).Select(i => (long)(LongRun * (0.05 + 0.085 * i + random.NextDouble() * 0.055))).ToArray();
+        var crashed = new List<int>();
+        string stateful = "";
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 2 },
+            Timeout = TimeSpan.FromMinutes(6),
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                foreach (var point in points)
+                {
+                    WaitForProgress(layout, source, point);
+                    var active = ActiveHost(layout);
+                    active.Crash();
+                    crashed.Add(layout.Hosts.IndexOf(active));
+                    Assert.IsFalse(source.HasExited, $"the run ended before the crash at {point}, so it proves nothing: give it more events");
+                    // As a supervisor would: a host again, which waits as the standby of the one that took over.
+                    layout.StartHost(stateful);
+                    WaitForOwnerOtherThan(layout, source, active);
+                }
+            },
+        });
+
+        var context = $"seed {seed}, kill points {string.Join(", ", points)}.{Environment.NewLine}{distributed}";
+        AssertSameAsUnwoven(args, distributed, [.. crashed], context);
+        var recoveries = distributed.Hosts.Where(h => h.Group == stateful)
+            .SelectMany(h => Recovered().Matches(h.Result.StandardError)).ToList();
+        Assert.AreEqual(points.Length, recoveries.Count, $"each takeover says it recovered, from which checkpoint, how many replayed. {context}");
+        Assert.IsTrue(recoveries.All(r => long.Parse(r.Groups["reflecting"].Value) > 0), $"each went on from a checkpoint, not from nothing. {context}");
+    }
+
+    [TestMethod]
+    public void SIGTERM_of_the_active_stateful_host_hands_its_last_checkpoint_to_the_standby_and_nothing_is_lost_or_repeated()
+    {
+        string[] args = [Events.ToString()];
+        string stateful = "";
+        var stopped = -1;
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 2 },
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                var active = ActiveHost(layout);
+                stopped = layout.Hosts.IndexOf(active);
+                var result = active.Terminate(TimeSpan.FromSeconds(60));
+                Assert.AreEqual(0, result.ExitCode, $"the stopped host exits 0: {result}");
+                StringAssert.Contains(result.StandardError, "stopping: checkpoint", $"it checkpoints as it stops: {result}");
+                Assert.IsFalse(source.HasExited, "the run ended before the handover, so it proves nothing: give it more events");
+            },
+        });
+
+        AssertSameAsUnwoven(args, distributed);
+        var processed = distributed.ProcessedBy(stateful);
+        Assert.AreEqual(2, processed.Count);
+        Assert.IsTrue(processed.All(p => p > 0), $"both hosts worked: {string.Join(", ", processed)}.{Environment.NewLine}{distributed}");
+        Assert.AreEqual(Events + 1L, processed.Sum(), $"nothing ran twice across the handover.{Environment.NewLine}{distributed}");
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != stopped).Single().Result;
+        var recovered = Recovered().Match(standby.StandardError);
+        Assert.IsTrue(recovered.Success, $"the standby says it went on from the checkpoint.{Environment.NewLine}{standby}");
+        Assert.AreEqual("0", recovered.Groups["replayed"].Value, $"nothing to replay after a handover.{Environment.NewLine}{standby}");
+    }
+
+    [TestMethod]
+    public void Kill_9_of_the_active_stateful_host_in_the_middle_of_writing_a_checkpoint_the_standby_goes_on_from_the_one_before()
+    {
+        string[] args = [Events.ToString()];
+        var crashed = -1;
+        string stateful = "";
+        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 1 },
+            // Every process talks through the proxy; only the stateful host writes checkpoints, so only its connection freezes.
+            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri },
+            BeforeSource = layout =>
+            {
+                var standby = layout.StartHost(StatefulGroup(layout), new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = Broker.Uri });
+                standby.WaitForLog($"consuming {layout.GroupOf("OnResult").Queue}", TimeSpan.FromSeconds(60));
+            },
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                proxy.Arm();
+                Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
+                // The broker has the start of the checkpoint and nothing more: the host dies there.
+                var active = layout.HostsOf(stateful).First();
+                active.Crash();
+                crashed = layout.Hosts.IndexOf(active);
+                Assert.IsFalse(source.HasExited, "the run ended before the crash, so it proves nothing: give it more events");
+            },
+        });
+
+        AssertSameAsUnwoven(args, distributed, crashed);
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+        var recovered = Recovered().Match(standby.StandardError);
+        Assert.IsTrue(recovered.Success, $"the standby went on from the checkpoint before the one being written.{Environment.NewLine}{standby}");
+        Assert.IsTrue(long.Parse(recovered.Groups["reflecting"].Value) > 0, standby.ToString());
+        // The checkpoint being written reflected messages after the one before: those ran again.
+        Assert.IsTrue(long.Parse(recovered.Groups["replayed"].Value) > 0, standby.ToString());
+    }
+
+    [TestMethod]
+    public void The_connection_of_the_stateful_host_lost_while_it_writes_a_checkpoint_it_reconnects_writes_it_again_and_nothing_runs_twice()
+    {
+        string[] args = [Events.ToString()];
+        string stateful = "";
+        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri },
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                proxy.Arm();
+                Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
+                Assert.IsFalse(source.HasExited, "the run ended before the cut, so it proves nothing: give it more events");
+                // What a broker restart does to one connection, without disturbing anyone else on the broker.
+                proxy.CutFrozen();
+            },
+        });
+
+        AssertSameAsUnwoven(args, distributed);
+        var host = distributed.Hosts.Single(h => h.Group == stateful).Result;
+        StringAssert.Contains(host.StandardError, "consuming weaving.Reliable.OnEnd again", $"it reconnected.{Environment.NewLine}{host}");
+        Assert.AreEqual(Events + 1L, distributed.ProcessedBy(stateful).Single(),
+            $"it kept its state and wrote its checkpoint again: nothing ran twice.{Environment.NewLine}{distributed}");
+    }
+
+    [TestMethod]
+    public void A_broker_restart_while_a_checkpoint_is_being_written_is_survived_and_the_output_is_the_same()
+    {
+        string[] args = [Events.ToString()];
+        string stateful = "";
+        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri },
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                proxy.Arm();
+                Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
+                Assert.IsFalse(source.HasExited, "the run ended before the restart, so it proves nothing: give it more events");
+                // The broker has the start of a checkpoint when it goes away; the host reconnects (through the proxy, which
+                // passes new connections through) and writes it again.
+                Broker.Restart(down: TimeSpan.FromSeconds(1));
+            },
+        });
+
+        AssertSameAsUnwoven(args, distributed);
+        Assert.AreEqual(Events + 1L, distributed.ProcessedBy(stateful).Single(), $"no event ran twice in the stateful group.{Environment.NewLine}{distributed}");
+    }
+
+    [TestMethod]
+    public void Without_checkpoints_kill_9_of_the_active_stateful_host_hands_it_to_the_standby_which_warns_that_its_state_was_lost()
     {
         string[] args = [Events.ToString()];
         var crashed = -1;
@@ -111,6 +278,8 @@ public sealed partial class FaultTests
         var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
         {
             HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 2 },
+            // As for a group whose state cannot be written (WEAV029): the state lives and dies with its host.
+            Environment = new Dictionary<string, string> { ["Weaving__Checkpoints"] = "false" },
             Timeout = TimeSpan.FromMinutes(2),
             WhileSourceRuns = (layout, source) =>
             {
@@ -147,6 +316,62 @@ public sealed partial class FaultTests
     [GeneratedRegex(@"^(\d+) events, ", RegexOptions.Multiline)]
     private static partial Regex Counted();
 
+    [TestMethod]
+    public void A_state_too_big_for_a_checkpoint_is_reported_lost_when_the_active_host_dies_and_the_run_exits_1()
+    {
+        string[] args = [Events.ToString()];
+        var crashed = -1;
+        string stateful = "";
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 2 },
+            // Reliable's messages are under 100 bytes; a checkpoint, with the ids it names, is kilobytes.
+            Environment = new Dictionary<string, string> { ["Weaving__MaxMessageBytes"] = "1000" },
+            Timeout = TimeSpan.FromMinutes(2),
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                var active = ActiveHost(layout);
+                active.Crash();
+                crashed = layout.Hosts.IndexOf(active);
+                Assert.IsFalse(source.HasExited, "the run ended before the crash, so it proves nothing: give it more events");
+            },
+        });
+
+        Assert.AreEqual(1, distributed.ExitCode, $"a run whose state was lost does not exit 0.{Environment.NewLine}{distributed}");
+        StringAssert.Contains(distributed.Hosts[crashed].Result.StandardError, "over Weaving:MaxMessageBytes (1000): its checkpoints say that it is lost");
+        StringAssert.Contains(distributed.Source.StandardError, $"weaving: group {stateful} was taken over by");
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+        StringAssert.Contains(standby.StandardError, "holds no state", standby.ToString());
+        Assert.IsTrue(TakeoverWarning().IsMatch(standby.StandardError), $"the standby warns that the state was lost.{Environment.NewLine}{standby}");
+    }
+
+    /// <summary>The host of the stateful group that its owner record names: the active one.</summary>
+    static HostProcess ActiveHost(DistributedLayout layout)
+    {
+        var record = Broker.PeekAsync(layout.GroupOf("OnResult").OwnerQueue).GetAwaiter().GetResult();
+        var host = record?.GetValueOrDefault("weaving-host") ?? "";
+        return layout.HostsOf(StatefulGroup(layout)).Single(h => host.EndsWith($" pid {h.Pid}", StringComparison.Ordinal));
+    }
+
+    /// <summary>Waits until a host other than <paramref name="gone"/> has written the owner record: it took over.</summary>
+    static void WaitForOwnerOtherThan(DistributedLayout layout, HostProcess source, HostProcess gone)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            var record = Broker.PeekAsync(layout.GroupOf("OnResult").OwnerQueue).GetAwaiter().GetResult();
+            if (record?.GetValueOrDefault("weaving-host") is { } host && !host.EndsWith($" pid {gone.Pid}", StringComparison.Ordinal)) return;
+            Assert.IsFalse(source.HasExited, $"the run ended before another host took over. {source.StandardErrorSoFar}");
+            if (DateTime.UtcNow > deadline) Assert.Fail("no host took over within a minute.");
+            Thread.Sleep(50);
+        }
+    }
+
+    [GeneratedRegex(@"Group \S+: RECOVERED: .* goes on from checkpoint (?<checkpoint>\S+) \(written by .*, reflecting (?<reflecting>\d+) message\(s\) of this run, \d+ bytes\); (?<replayed>\d+) message\(s\) processed after it")]
+    private static partial Regex Recovered();
+
     /// <summary>
     /// Waits until the active host of the stateful group has processed <paramref name="count"/> messages of the run, as its
     /// owner record says: the fault then lands in the middle of the run.
@@ -165,13 +390,16 @@ public sealed partial class FaultTests
         }
     }
 
-    static void AssertSameAsUnwoven(string[] args, DistributedResult distributed, int crashedHost = -1)
+    static void AssertSameAsUnwoven(string[] args, DistributedResult distributed, int crashedHost = -1) =>
+        AssertSameAsUnwoven(args, distributed, crashedHost < 0 ? [] : [crashedHost], distributed.ToString());
+
+    static void AssertSameAsUnwoven(string[] args, DistributedResult distributed, int[] crashedHosts, string context)
     {
         var unwoven = ProcessRunner.RunDotnet(Reliable.UnwovenDll, args);
-        Assert.AreEqual(unwoven.ExitCode, distributed.ExitCode, $"exit codes differ.{Environment.NewLine}unwoven: {unwoven}{Environment.NewLine}{distributed}");
-        Assert.AreEqual(unwoven.StandardOutput, distributed.StandardOutput, $"stdout differs.{Environment.NewLine}{distributed}");
+        Assert.AreEqual(unwoven.ExitCode, distributed.ExitCode, $"exit codes differ.{Environment.NewLine}unwoven: {unwoven}{Environment.NewLine}{context}");
+        Assert.AreEqual(unwoven.StandardOutput, distributed.StandardOutput, $"stdout differs.{Environment.NewLine}{context}");
         for (var i = 0; i < distributed.Hosts.Count; i++)
-            if (i != crashedHost)
+            if (!crashedHosts.Contains(i))
                 Assert.AreEqual(0, distributed.Hosts[i].Result.ExitCode, $"host of {distributed.Hosts[i].Group} did not stop cleanly on SIGTERM.{Environment.NewLine}{distributed}");
     }
 }

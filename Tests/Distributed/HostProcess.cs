@@ -36,6 +36,9 @@ public sealed class HostProcess : IDisposable
 
     public bool HasExited => process.Process.HasExited;
 
+    /// <summary>The process id: owner records and checkpoints name a host by it ("&lt;machine&gt; pid &lt;id&gt;").</summary>
+    public int Pid => process.Id;
+
     /// <summary>The process's resident memory now (Linux: VmRSS).</summary>
     public long ResidentBytes => ReadStatus("VmRSS");
 
@@ -58,10 +61,11 @@ public sealed class HostProcess : IDisposable
         string[] dotnet = ["dotnet", HostDll, .. hostArguments];
         var env = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
-            ["WEAVING_RABBITMQ"] = Broker.Uri,
             // Debug logs would make stderr large and slow: information is what the tests read.
             ["Logging__LogLevel__Default"] = "Information",
         };
+        // A test may route a process through a proxy (see FreezingProxy).
+        env.TryAdd("WEAVING_RABBITMQ", Broker.Uri);
         RunningProcess running;
         if (output is not null && !OperatingSystem.IsWindows())
         {

@@ -10,7 +10,11 @@ namespace Weaving.Tests.Plans;
 public sealed class StageMap
 {
     public sealed record StageEntry(string Name, string Group, string[] Next, string[] BarrierAfter, string[] Carries, string[] ExternalCalls, bool CopyArguments, string[] Seeds);
-    public sealed record GroupEntry(string Name, int Rank, string[] Stages, string[] State, string[] StreamedCopies, string[] FusedBecause, string[] Seeded, string[] Results);
+    public sealed record GroupEntry(string Name, int Rank, string[] Stages, string[] State, string[] StreamedCopies, string[] FusedBecause, string[] Seeded, string[] Results)
+    {
+        /// <summary>Its host can checkpoint its state (docs/design.md §6.6); false: WEAV029 said why not.</summary>
+        public bool Checkpoints { get; init; }
+    }
     public sealed record FieldEntry(string Name, string Placement, string? Group, bool Moved, string Reason, string? Writer, string[] Readers, string[] Carriers);
     public sealed record CallSiteEntry(string Caller, string Callee, bool Cut, string? Rule, string? Reason, int Line);
     public sealed record DiagnosticEntry(string Id, string Severity, string Message, string? File, int Line)
@@ -45,7 +49,8 @@ public sealed class StageMap
                 Strings(s, "next"), Strings(s, "barrierAfter"), Strings(s, "carries"), Strings(s, "externalCalls"),
                 s.GetProperty("copyArguments").GetBoolean(), Strings(s, "seeds"))).ToList(),
             Groups = root.GetProperty("groups").EnumerateArray().Select(g => new GroupEntry(Text(g, "name")!, g.GetProperty("rank").GetInt32(),
-                Strings(g, "stages"), Strings(g, "state"), Strings(g, "streamedCopies"), Strings(g, "fusedBecause"), Strings(g, "seeded"), Strings(g, "results"))).ToList(),
+                Strings(g, "stages"), Strings(g, "state"), Strings(g, "streamedCopies"), Strings(g, "fusedBecause"), Strings(g, "seeded"), Strings(g, "results"))
+                { Checkpoints = g.TryGetProperty("checkpoints", out var c) && c.GetBoolean() }).ToList(),
             Fields = root.GetProperty("fields").EnumerateArray().Select(f => new FieldEntry(Text(f, "name")!, Text(f, "placement")!,
                 Text(f, "group"), f.GetProperty("moved").GetBoolean(), Text(f, "reason")!, Text(f, "writer"),
                 Strings(f, "readers"), Strings(f, "carriers"))).ToList(),

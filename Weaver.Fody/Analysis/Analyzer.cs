@@ -159,6 +159,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, Eve
         foreach (var entry in placed.Fields.OrderBy(f => f.Key.DeclaringType.FullName + "." + f.Key.Name, StringComparer.Ordinal))
             plan.Fields.Add(PlaceField(plan, entry.Key, entry.Value, placed, runs, source));
         PlanSourceUses(plan, placed, source);
+        CheckpointPlanner.Plan(plan, types);
         plan.SourceConsoleDrains.AddRange(rules.SourceConsoleDrains(graph.IsCut));
 
         // Phase-2 patterns are reported once per method, at the first place the source or a stage uses it.

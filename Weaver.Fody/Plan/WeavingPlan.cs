@@ -67,6 +67,8 @@ public sealed class Group(string name)
     public List<FieldPlan> Seeded { get; } = [];
     /// <summary>State fields the source reads once the group's work has finished.</summary>
     public List<FieldPlan> Results { get; } = [];
+    /// <summary>What a checkpoint of the group holds (its owned and seeded fields); empty when it keeps none (WEAV029).</summary>
+    public List<FieldPlan> Checkpoint { get; } = [];
     /// <summary>Why the stages were fused, one sentence each.</summary>
     public List<string> FusionReasons { get; } = [];
     public override string ToString() => Name;

@@ -34,6 +34,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         RedirectCallSites();
         RedirectFieldAccesses();
         foreach (var group in plan.Groups) WriteSnapshots(group);
+        foreach (var group in plan.Groups.Where(g => g.Checkpoint.Count > 0)) checkpoints[group] = WriteCheckpoint(group);
         if (plan.Source is not null) WaitBeforeSourceUses(plan.Source);
         if (plan.EntryPoint is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.EntryPoint);
         RemoveWeavingAttributes();
@@ -599,8 +600,39 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
 
     void RemoveWeavingAttributes() => WeavingAttributes.Remove(module);
 
+    // Per group that can keep checkpoints, the snapshot of everything it holds (docs/design.md §6.6).
+    readonly Dictionary<Group, TypeDefinition> checkpoints = new();
+
+    // The snapshot is a top-level type: the accessors it calls live in the fields' own types, which may be private nested
+    // ones (as a frozen field's are opened in ValueAccessors).
+    TypeDefinition WriteCheckpoint(Group group)
+    {
+        foreach (var field in group.Checkpoint)
+            for (var t = ValueAccessors(field.Field).Get.DeclaringType.Resolve(); t is { IsNested: true }; t = t.DeclaringType)
+                if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+        return WriteSnapshot(group, "Checkpoint", group.Checkpoint, applyOnInvoke: false);
+    }
+
+    void WriteCheckpointAttributes()
+    {
+        foreach (var entry in checkpoints)
+        {
+            var (group, type) = (entry.Key, entry.Value);
+            var attribute = new CustomAttribute(runtime.WovenStageConstructor);
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, group.Name + "#checkpoint"));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, group.Name));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, type.FullName));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Boolean, false));
+            attribute.ConstructorArguments.Add(new CustomAttributeArgument(new ArrayType(module.TypeSystem.String), Array.Empty<CustomAttributeArgument>()));
+            // StageKind.Checkpoint
+            attribute.Properties.Add(new CustomAttributeNamedArgument("Kind", new CustomAttributeArgument(runtime.StageKind, 3)));
+            module.Assembly.CustomAttributes.Add(attribute);
+        }
+    }
+
     void WriteAssemblyAttributes(string buildHash)
     {
+        WriteCheckpointAttributes();
         var attributes = module.Assembly.CustomAttributes;
         var woven = new CustomAttribute(runtime.WovenAssemblyConstructor);
         woven.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.String, buildHash));

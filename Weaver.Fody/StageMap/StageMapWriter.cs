@@ -43,6 +43,7 @@ public static class StageMapWriter
                 .Strings("streamedCopies", g.StreamedCopies.Select(f => f.Name))
                 .Strings("seeded", g.Seeded.Select(f => f.Name))
                 .Strings("results", g.Results.Select(f => f.Name))
+                .Property("checkpoints", g.Checkpoint.Count > 0)
                 .Strings("fusedBecause", g.FusionReasons)
                 .EndObject();
         }

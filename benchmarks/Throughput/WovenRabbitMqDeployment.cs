@@ -14,8 +14,13 @@ public sealed class WovenRabbitMqDeployment : IDisposable
     readonly List<Process> groupHosts = [];
     readonly string brokerUri;
     readonly List<string> onEndOutput = [];
+    readonly IReadOnlyDictionary<string, string> hostSettings;
 
-    WovenRabbitMqDeployment(string brokerUri) => this.brokerUri = brokerUri;
+    WovenRabbitMqDeployment(string brokerUri, IReadOnlyDictionary<string, string>? hostSettings)
+    {
+        this.brokerUri = brokerUri;
+        this.hostSettings = hostSettings ?? new Dictionary<string, string>();
+    }
 
     static readonly Dictionary<int, double> fixedSecondsByW = [];
 
@@ -35,11 +40,12 @@ public sealed class WovenRabbitMqDeployment : IDisposable
     /// <summary>Seconds a source run with no events takes: what <see cref="RunSource"/> takes beyond the events.</summary>
     public double FixedSeconds { get; private set; }
 
-    public static WovenRabbitMqDeployment Start(string brokerUri)
+    /// <summary>Starts one host per group; <paramref name="hostSettings"/> are environment variables for every host (<c>Weaving__Checkpoints</c>, …).</summary>
+    public static WovenRabbitMqDeployment Start(string brokerUri, IReadOnlyDictionary<string, string>? hostSettings = null)
     {
         if (!File.Exists(HostDll))
             throw new FileNotFoundException($"{HostDll} is missing: build Runtime.Host (dotnet build -c {RepoPaths.Configuration} Runtime.Host).", HostDll);
-        var deployment = new WovenRabbitMqDeployment(brokerUri);
+        var deployment = new WovenRabbitMqDeployment(brokerUri, hostSettings);
         // Whatever happens to this process, its group hosts go with it.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => deployment.Dispose();
         try
@@ -128,7 +134,7 @@ public sealed class WovenRabbitMqDeployment : IDisposable
     {
         using var connection = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(brokerUri) }.CreateConnectionAsync().GetAwaiter().GetResult();
         using var channel = connection.CreateChannelAsync().GetAwaiter().GetResult();
-        foreach (var queue in groupQueues.SelectMany(q => new[] { q, q + ".dead" }))
+        foreach (var queue in groupQueues.SelectMany(q => new[] { q, q + ".dead", q + ".owner", q + ".checkpoint" }))
             channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false).GetAwaiter().GetResult();
     }
 
@@ -157,6 +163,7 @@ public sealed class WovenRabbitMqDeployment : IDisposable
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment["WEAVING_RABBITMQ"] = brokerUri;
         info.Environment["Logging__LogLevel__Default"] = "Information";
+        foreach (var (key, value) in hostSettings) info.Environment[key] = value;
         return info;
     }
 
