@@ -218,23 +218,8 @@ public sealed partial class FaultTests
     [TestMethod]
     public void The_connection_of_the_stateful_host_lost_while_it_writes_a_checkpoint_it_reconnects_writes_it_again_and_nothing_runs_twice()
     {
-        string[] args = [Events.ToString()];
-        string stateful = "";
-        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
-        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
-        {
-            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri },
-            WhileSourceRuns = (layout, source) =>
-            {
-                stateful = StatefulGroup(layout);
-                WaitForProgress(layout, source, Events / 5);
-                proxy.Arm();
-                Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
-                Assert.IsFalse(source.HasExited, "the run ended before the cut, so it proves nothing: give it more events");
-                // What a broker restart does to one connection, without disturbing anyone else on the broker.
-                proxy.CutFrozen();
-            },
-        });
+        // What a broker restart does to one connection, without disturbing anyone else on the broker.
+        var (args, stateful, distributed) = RunWhileACheckpointIsHalfWritten(proxy => proxy.CutFrozen());
 
         AssertSameAsUnwoven(args, distributed);
         var host = distributed.Hosts.Single(h => h.Group == stateful).Result;
@@ -246,8 +231,19 @@ public sealed partial class FaultTests
     [TestMethod]
     public void A_broker_restart_while_a_checkpoint_is_being_written_is_survived_and_the_output_is_the_same()
     {
+        // The broker has the start of a checkpoint when it goes away; the host reconnects (through the proxy, which passes
+        // new connections through) and writes it again.
+        var (args, stateful, distributed) = RunWhileACheckpointIsHalfWritten(_ => Broker.Restart(down: TimeSpan.FromSeconds(1)));
+
+        AssertSameAsUnwoven(args, distributed);
+        Assert.AreEqual(Events + 1L, distributed.ProcessedBy(stateful).Single(), $"no event ran twice in the stateful group.{Environment.NewLine}{distributed}");
+    }
+
+    // Reliable through a proxy that freezes the stateful host's connection in the middle of a checkpoint; then `then`.
+    static (string[] Args, string Stateful, DistributedResult Distributed) RunWhileACheckpointIsHalfWritten(Action<FreezingProxy> then)
+    {
         string[] args = [Events.ToString()];
-        string stateful = "";
+        var stateful = "";
         using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
         var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
         {
@@ -258,15 +254,11 @@ public sealed partial class FaultTests
                 WaitForProgress(layout, source, Events / 5);
                 proxy.Arm();
                 Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
-                Assert.IsFalse(source.HasExited, "the run ended before the restart, so it proves nothing: give it more events");
-                // The broker has the start of a checkpoint when it goes away; the host reconnects (through the proxy, which
-                // passes new connections through) and writes it again.
-                Broker.Restart(down: TimeSpan.FromSeconds(1));
+                Assert.IsFalse(source.HasExited, "the run ended before the checkpoint was frozen, so it proves nothing: give it more events");
+                then(proxy);
             },
         });
-
-        AssertSameAsUnwoven(args, distributed);
-        Assert.AreEqual(Events + 1L, distributed.ProcessedBy(stateful).Single(), $"no event ran twice in the stateful group.{Environment.NewLine}{distributed}");
+        return (args, stateful, distributed);
     }
 
     [TestMethod]

@@ -158,4 +158,22 @@ public sealed class ModernCSharpPlanTests
         PlanAssert.SameSet(["OnLineAsync: OnLineAsync", "OnTickAsync: OnTickAsync", "Update: Update"], map.GroupLayout, "groups");
         CollectionAssert.AreEquivalent(new[] { "Program.<store>object", "Program.<tracker>object" }, map.Groups.Single(g => g.Name == "Update").Seeded);
     }
+    [TestMethod]
+    public void A_warehouse_scanner_written_last_weaves_into_the_stages_a_reader_would_draw_without_a_change_to_the_weaver()
+    {
+        // Written after every change to the weaver and not changed for it: an async read loop, async handlers, an
+        // inventory object with its own state held by a static field, and an event (its own delegate type) for low stock,
+        // subscribed by a static method and a printing lambda.
+        var map = StageMap.Of("Warehouse");
+        PlanAssert.SameSet(
+        [
+            "Program.Main -> Program.OnRawScanAsync @54: cut", "Program.OnRawScanAsync -> Program.OnScanAsync @70: cut",
+            "Program.OnScanAsync -> Inventory.Apply @77: cut", "Inventory.Apply -> Program.OnLowStock @36: cut",
+        ], map.Sites, "call sites");
+        PlanAssert.SameSet(
+            ["OnRawScanAsync: OnRawScanAsync", "OnScanAsync: OnScanAsync", "Apply: Apply", "OnLowStock: OnLowStock"], map.GroupLayout, "groups");
+        // The inventory is the Apply group's state, read back by Main after the feed; each group keeps checkpoints.
+        CollectionAssert.AreEqual(new[] { "Warehouse.Program.Stock" }, map.Groups.Single(g => g.Name == "Apply").Results);
+        Assert.IsFalse(map.Diagnostics.Any(d => d.Severity == "warning"), string.Join("; ", map.DiagnosticLines));
+    }
 }

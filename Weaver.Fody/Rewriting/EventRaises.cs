@@ -144,16 +144,7 @@ public sealed class EventRaises(ModuleDefinition module, IReadOnlyList<ResolvedE
         var body = method.Body;
         if (touched.Add(method)) body.SimplifyMacros();
         changed.Add((at, at.OpCode, at.Operand));
-        at.OpCode = code[0].OpCode;
-        at.Operand = code[0].Operand;
-        var il = body.GetILProcessor();
-        var last = at;
-        foreach (var ins in code.Skip(1))
-        {
-            il.InsertAfter(last, ins);
-            inserted.Add((body, ins));
-            last = ins;
-        }
+        inserted.AddRange(Splice.Replace(body.GetILProcessor(), at, code).Select(ins => (body, ins)));
         touched.Add(method);
     }
 }

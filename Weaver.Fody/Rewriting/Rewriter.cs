@@ -576,26 +576,10 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
                 code.Add(il.Create(OpCodes.Ldstr, group));
                 code.Add(il.Create(OpCodes.Call, runtime.SyncState));
             }
-            InsertBefore(il, at, code);
+            Splice.InsertBefore(il, at, code);
         }
         body.OptimizeMacros();
         touched.Add(source);
-    }
-
-    // The instruction at keeps its identity (branches to it, its sequence point) and becomes the first inserted one.
-    static void InsertBefore(ILProcessor il, Instruction at, List<Instruction> code)
-    {
-        var moved = il.Create(OpCodes.Nop);
-        moved.OpCode = at.OpCode;
-        moved.Operand = at.Operand;
-        at.OpCode = code[0].OpCode;
-        at.Operand = code[0].Operand;
-        var last = at;
-        foreach (var ins in code.Skip(1).Append(moved))
-        {
-            il.InsertAfter(last, ins);
-            last = ins;
-        }
     }
 
     void RemoveWeavingAttributes() => WeavingAttributes.Remove(module);

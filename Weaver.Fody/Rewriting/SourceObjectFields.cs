@@ -73,20 +73,8 @@ public sealed class SourceObjectFields(ModuleDefinition module, MethodDefinition
     {
         if (before)
         {
-            // The instruction keeps its identity (branches to it) and becomes the first of the new code.
             changed.Add((at, at.OpCode, at.Operand));
-            var moved = Instruction.Create(OpCodes.Nop);
-            moved.OpCode = at.OpCode;
-            moved.Operand = at.Operand;
-            at.OpCode = code[0].OpCode;
-            at.Operand = code[0].Operand;
-            var last = at;
-            foreach (var ins in code.Skip(1).Append(moved))
-            {
-                il.InsertAfter(last, ins);
-                inserted.Add((body, ins));
-                last = ins;
-            }
+            inserted.AddRange(Splice.InsertBefore(il, at, code).Select(ins => (body, ins)));
             return;
         }
         var after = at;
