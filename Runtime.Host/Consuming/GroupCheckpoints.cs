@@ -256,15 +256,16 @@ public sealed class GroupCheckpoints
         if (Volatile.Read(ref unconfirmed) is { } pending && pending.Id == id) Interlocked.CompareExchange(ref unconfirmed, null, pending);
     }
 
-    // A run goes on while its control queue exists: its source deletes it when the run ends (or the broker, a while after
-    // a source that died). The run is that queue's name (DeliveryCheck let only such names through).
+    // A run goes on while its source consumes its control queue: the source deletes the queue when the run ends, and a
+    // source that died (or a process that ended before the deletion reached the broker) leaves it without a consumer,
+    // until the broker expires it. The run is that queue's name (DeliveryCheck let only such names through).
     static async Task<bool> IsGoingOnAsync(IConnection connection, string run, CancellationToken lost)
     {
         await using var channel = await connection.CreateChannelAsync(cancellationToken: lost);
         try
         {
-            await channel.QueueDeclarePassiveAsync(run, lost);
-            return true;
+            var queue = await channel.QueueDeclarePassiveAsync(run, lost);
+            return queue.ConsumerCount > 0;
         }
         catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
         {
