@@ -45,7 +45,7 @@ public sealed class ModuleWeaver : BaseModuleWeaver
         // events whose subscribers are known are raised by direct calls.
         var instances = new GenericInstances(ModuleDefinition);
         instances.Apply();
-        var source = Analyzer.SourceOf(new ModuleFacts(ModuleDefinition), ModuleDefinition.EntryPoint);
+        var source = Analyzer.SourceOf(ModuleDefinition.EntryPoint);
         var objects = new SourceObjectFields(ModuleDefinition, source, SourceObjects.Find(ModuleDefinition, source));
         objects.Apply();
         var preFacts = new ModuleFacts(ModuleDefinition, sourceObjects: objects.Fields);

@@ -39,7 +39,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, Eve
         facts = new ModuleFacts(module, events?.Resolved, sourceObjects);
         closure = new Closure(facts);
         types = new TypeRules();
-        source = SourceOf(facts, module.EntryPoint);
+        source = SourceOf(module.EntryPoint);
         rules = new ContinuationRules(facts, closure, types, source);
         return WritePlan(Decide());
     }
@@ -89,14 +89,16 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, Eve
     /// The source's code: the entry point, or, for an async Main, its body. The compiler's entry point for an async Main
     /// ("&lt;Main&gt;") only waits for it; the program the user wrote runs in the state machine's MoveNext.
     /// </summary>
-    public static MethodDefinition? SourceOf(ModuleFacts facts, MethodDefinition? entry)
+    public static MethodDefinition? SourceOf(MethodDefinition? entry)
     {
         if (entry is null || !entry.HasBody) return entry;
-        if (facts.AsyncBody(entry) is { } body) return body;
+        if (ModuleFacts.StateMachineBody(entry) is { } body) return body;
         if (entry.Name.StartsWith("<", StringComparison.Ordinal)
-            && entry.Body.Instructions.Where(i => i.OpCode.Code == Code.Call).Select(i => facts.Own(i.Operand as MethodReference))
-                .FirstOrDefault(m => m is not null && facts.AsyncBody(m) is not null) is { } asyncMain)
-            return facts.AsyncBody(asyncMain);
+            && entry.Body.Instructions.Where(i => i.OpCode.Code == Code.Call)
+                .Select(i => (i.Operand as MethodReference)?.Resolve())
+                .Where(m => m is not null && m.Module == entry.Module)
+                .Select(m => ModuleFacts.StateMachineBody(m!)).FirstOrDefault(b => b is not null) is { } asyncMain)
+            return asyncMain;
         return entry;
     }
 

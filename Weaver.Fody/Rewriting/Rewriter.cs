@@ -206,7 +206,13 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
     static void VisibleInAssembly(FieldDefinition field)
     {
         if (field.IsPrivate || field.IsFamily || field.IsFamilyAndAssembly) field.IsAssembly = true;
-        for (var t = field.DeclaringType; t.IsNested; t = t.DeclaringType)
+        OpenNestingTypes(field.DeclaringType);
+    }
+
+    // A private nested type (and those around it) becomes visible to the whole assembly, for generated code elsewhere.
+    static void OpenNestingTypes(TypeDefinition? type)
+    {
+        for (var t = type; t is { IsNested: true }; t = t.DeclaringType)
             if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
     }
 
@@ -506,9 +512,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         foreach (var field in objectFields)
         {
             field.IsInitOnly = false;
-            if (field.IsPrivate || field.IsFamily || field.IsFamilyAndAssembly) field.IsAssembly = true;
-            for (var t = field.DeclaringType; t.IsNested; t = t.DeclaringType)
-                if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+            VisibleInAssembly(field);
             var slot = new FieldDefinition($"{plan.Name}.{field.Name}".Replace('.', '_').Replace('+', '_').Replace('<', '_').Replace('>', '_'),
                 FieldAttributes.Public, field.FieldType);
             type.Fields.Add(slot);
@@ -539,8 +543,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         if (frozenAccessors.TryGetValue(original, out var known)) return known;
         var owner = original.DeclaringType;
         original.IsInitOnly = false;
-        for (var t = owner; t.IsNested; t = t.DeclaringType)
-            if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+        OpenNestingTypes(owner);
         var get = Accessor(owner, $"<{original.Name}>frozen_get", original.FieldType, [], il => il.Emit(OpCodes.Ldsfld, original));
         var set = Accessor(owner, $"<{original.Name}>frozen_set", module.TypeSystem.Void, [original.FieldType], il =>
         {
@@ -591,9 +594,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
     // ones (as a frozen field's are opened in ValueAccessors).
     TypeDefinition WriteCheckpoint(Group group)
     {
-        foreach (var field in group.Checkpoint)
-            for (var t = ValueAccessors(field.Field).Get.DeclaringType.Resolve(); t is { IsNested: true }; t = t.DeclaringType)
-                if (t.IsNestedPrivate || t.IsNestedFamily || t.IsNestedFamilyAndAssembly) t.IsNestedAssembly = true;
+        foreach (var field in group.Checkpoint) OpenNestingTypes(ValueAccessors(field.Field).Get.DeclaringType.Resolve());
         return WriteSnapshot(group, "Checkpoint", group.Checkpoint, applyOnInvoke: false);
     }
 

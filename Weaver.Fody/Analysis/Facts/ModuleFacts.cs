@@ -57,7 +57,7 @@ public sealed class ModuleFacts
             subscriptionAccessors.UnionWith(ev.Accessors);
         }
         foreach (var method in AllMethods())
-            if (AsyncStateMachine(method)?.Methods.FirstOrDefault(m => m.Name == "MoveNext") is { HasBody: true } moveNext)
+            if (StateMachineBody(method) is { } moveNext)
             {
                 asyncBodies[method] = moveNext;
                 asyncMethods[moveNext] = method;
@@ -227,9 +227,11 @@ public sealed class ModuleFacts
         return parameter is null ? null : parameter.Index + (method.HasThis ? 1 : 0);
     }
 
-    static TypeDefinition? AsyncStateMachine(MethodDefinition method) =>
+    /// <summary>An async method's body, read from its attribute alone: what needs no facts (finding the source) uses it.</summary>
+    public static MethodDefinition? StateMachineBody(MethodDefinition method) =>
         method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.AsyncStateMachineAttribute")
-            ?.ConstructorArguments.FirstOrDefault().Value is TypeReference type ? type.Resolve() : null;
+            ?.ConstructorArguments.FirstOrDefault().Value is TypeReference type
+            && type.Resolve()?.Methods.FirstOrDefault(m => m.Name == "MoveNext") is { HasBody: true } moveNext ? moveNext : null;
 
     static TypeDefinition? IteratorStateMachine(MethodDefinition method) =>
         method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName is "System.Runtime.CompilerServices.IteratorStateMachineAttribute"
