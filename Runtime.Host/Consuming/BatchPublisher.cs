@@ -14,14 +14,20 @@ namespace Weaving.Host.Consuming;
 /// <item>the rejections (bodies over the size limit, which the broker dead-letters), then the acknowledgement (multiple,
 /// up to the batch's last acknowledged delivery tag): at-least-once.</item>
 /// </list>
-/// For a group that keeps checkpoints (<paramref name="checkpoints"/>), step 2 also publishes the checkpoints in
-/// the batch, and step 3 acknowledges only the deliveries before its last checkpoint: the others wait for the next one,
-/// so that a message leaves the broker only once a checkpoint that reflects it is confirmed.
+/// For a group that keeps checkpoints (<paramref name="checkpoints"/>), step 2 publishes the checkpoints in the batch
+/// instead, each sealed with the console output and completions of the deliveries before it (held since: see
+/// <see cref="HeldConsole"/>), and once they are confirmed releases them: prints the output, publishes the owner record that
+/// says so, then the completions. Step 3 acknowledges only the deliveries before its last checkpoint: the others wait for
+/// the next one, so that a message leaves the broker only once a checkpoint that reflects it is confirmed, and a line a
+/// handler printed is printed once a checkpoint holds it (a host that goes on from that checkpoint prints it if the owner
+/// record does not say it was).
 /// </summary>
 sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords, GroupCounters counters, GroupCheckpoints? checkpoints = null)
 {
     // With held acknowledgements: the last delivery tag waiting for a checkpoint, and its session.
     (int Epoch, ulong Tag)? held;
+    // With checkpoints: what the deliveries printed and report, for the next checkpoint to carry.
+    readonly HeldRelease release = new();
 
     public async Task PublishAsync(ConsumerSession session, List<FinishedDelivery> batch)
     {
@@ -33,18 +39,14 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         }
         await session.Publisher.WhenAllConfirmedAsync();
 
-        var properties = WireFormat.ControlProperties(WireFormat.ReportContentType);
-        foreach (var (controlQueue, body) in ReportChunks.Of(batch.Select(f => (f.ReplyTo, f.Completion))))
-            // Not mandatory: a source that has gone away leaves no queue, and nobody to tell.
-            await session.Publisher.PublishAsync(new Outbound(controlQueue, properties, body, Mandatory: false));
-        if (ownerRecords?.After(batch) is { } record) await session.Publisher.PublishAsync(record);
-        // Only on the session it was captured on: one of an earlier session is published again, if at all, once this host
-        // is the active consumer again (GroupCheckpoints.PrepareAsync).
-        foreach (var item in batch)
-            if (item.Checkpoint is { } checkpoint && item.Epoch == session.Epoch) await session.Publisher.PublishAsync(checkpoint);
+        if (checkpoints is null)
+        {
+            await PublishReportsAsync(session, ReportChunks.Of(batch.Select(f => (f.ReplyTo, f.Completion))));
+            if (ownerRecords?.After(batch) is { } record) await session.Publisher.PublishAsync(record);
+        }
+        else
+            await PublishCheckpointsAsync(session, batch, checkpoints);
         await session.Publisher.WhenAllConfirmedAsync();
-        foreach (var item in batch)
-            if (item.Checkpoint is not null && item.Epoch == session.Epoch) checkpoints!.Confirmed(item.CheckpointId!);
 
         // Deliveries of an earlier connection are not settled: their tags died with it; they come back as duplicates.
         // The last tag of this session not acknowledged yet, from this batch or (held for a checkpoint) an earlier one.
@@ -73,6 +75,61 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         counters.AddProcessed(batch.Count(f => f.Ran));
         // Those of a lost session too: they were dropped above, and the broker delivers them again.
         counters.Settled(deliveries);
+    }
+
+    // Steps 2 of a group that keeps checkpoints: seal, publish and confirm its checkpoints, then release them.
+    async Task PublishCheckpointsAsync(ConsumerSession session, List<FinishedDelivery> batch, GroupCheckpoints checkpoints)
+    {
+        // A body over the size limit, rejected unread, changed nothing and printed nothing: reported at once.
+        var rejected = new List<(string?, Completion?)>();
+        var confirmed = new List<FinishedDelivery>();
+        foreach (var item in batch)
+        {
+            release.Follow(item.Generation);
+            if (item.IsCheckpoint)
+            {
+                if (item.Checkpoint is null)
+                {
+                    var (output, reports) = release.Seal(item.Record!.Sequence, checkpoints.ReleasedSequence);
+                    checkpoints.Seal(item, output, reports);
+                }
+                // Their posts are confirmed (step 1): once published, a report is never wrong, only early.
+                await PublishReportsAsync(session, item.EarlyReports.Select(r => (r.ControlQueue, r.Body)));
+                // Only on the session it was captured on: one of an earlier session is published again, if at all, once this
+                // host is the active consumer again (GroupCheckpoints.PrepareAsync), and released then.
+                if (item.Epoch != session.Epoch) continue;
+                await session.Publisher.PublishAsync(item.Checkpoint!.Value);
+                confirmed.Add(item);
+            }
+            else if (item.Settlement == Settlement.Reject)
+                rejected.Add((item.ReplyTo, item.Completion));
+            else
+                release.Add(item);
+        }
+        await session.Publisher.WhenAllConfirmedAsync();
+
+        foreach (var marker in confirmed) checkpoints.Confirmed(marker.CheckpointId!);
+        // The last one carries what the ones before it did (none of them was released when it was sealed). Printed before
+        // the owner record says so: a crash in between prints it again; the other way round could lose it.
+        var last = confirmed.LastOrDefault();
+        if (last is not null)
+        {
+            if (last.ReleaseOutput is { } output) HeldConsole.Print(output);
+            ownerRecords!.Released(last.CheckpointId!);
+            checkpoints.MarkReleased(last.Record!);
+            release.Released(last.Record!.Sequence);
+        }
+        if (ownerRecords!.After(batch, releasedNow: last is not null) is { } record) await session.Publisher.PublishAsync(record);
+        if (last is not null) await PublishReportsAsync(session, last.ReleaseReports.Select(r => (r.ControlQueue, r.Body)));
+        await PublishReportsAsync(session, ReportChunks.Of(rejected));
+    }
+
+    static async Task PublishReportsAsync(ConsumerSession session, IEnumerable<(string ControlQueue, byte[] Body)> reports)
+    {
+        var properties = WireFormat.ControlProperties(WireFormat.ReportContentType);
+        foreach (var (controlQueue, body) in reports)
+            // Not mandatory: a source that has gone away leaves no queue, and nobody to tell.
+            await session.Publisher.PublishAsync(new Outbound(controlQueue, properties, body, Mandatory: false));
     }
 
     // Written again when a batch is published again after a reconnect: the same bytes, with the same ids. Its completion

@@ -35,22 +35,48 @@ public sealed class FinishedDelivery(ulong deliveryTag, int epoch, string? reply
 
     /// <summary>The message's id, when it had one.</summary>
     public MessageId? Id { get; init; }
+
+    /// <summary>
+    /// For a group that keeps checkpoints: what its handlers printed (held: <see cref="HeldConsole"/>), until the publish
+    /// loop moves it into the next checkpoint; and the <see cref="GroupCheckpoints.Generation"/> of the state it ran on.
+    /// </summary>
+    public string? Output { get; set; }
+    public int Generation { get; set; }
+    /// <summary>Its output and report are in the publish loop's account for the next checkpoint (once, however often it is published).</summary>
+    public bool Held { get; set; }
+
     /// <summary>
     /// Not a delivery: a checkpoint of the group's state, taken after the deliveries before it in the stream
     /// (<see cref="GroupCheckpoints"/>), to publish once their output is confirmed; those deliveries are acknowledged once
-    /// it is. Null <see cref="Checkpoint"/> with <see cref="IsCheckpoint"/>: the state could not be written, acknowledge anyway.
+    /// it is. The publish loop seals it (<see cref="GroupCheckpoints.Seal"/>) with what they printed and report, which it
+    /// releases once the broker confirmed it.
     /// </summary>
-    public bool IsCheckpoint { get; private init; }
-    public Outbound? Checkpoint { get; private init; }
-    public string? CheckpointId { get; private init; }
+    public bool IsCheckpoint => Record is not null;
+    public CheckpointRecord? Record { get; private set; }
+    /// <summary>The message to publish, once sealed.</summary>
+    public Outbound? Checkpoint { get; private set; }
+    public string? CheckpointId => Record?.Id;
     /// <summary>How many messages of its run the checkpoint reflects.</summary>
-    public long CheckpointProcessed { get; private init; }
+    public long CheckpointProcessed => Record?.Processed ?? 0;
+    /// <summary>Once sealed: the output and drain reports the checkpoint's messages held, to release after its confirm.</summary>
+    public string? ReleaseOutput { get; private set; }
+    public IReadOnlyList<HeldReport> ReleaseReports { get; private set; } = [];
+    /// <summary>Reports too big to go in the checkpoint with it: published before it (<see cref="GroupCheckpoints.Seal"/>).</summary>
+    public IReadOnlyList<HeldReport> EarlyReports { get; private set; } = [];
+
+    public void Sealed(string? output, IReadOnlyList<HeldReport> reports, IReadOnlyList<HeldReport> early, Outbound checkpoint)
+    {
+        ReleaseOutput = output;
+        ReleaseReports = reports;
+        EarlyReports = early;
+        Checkpoint = checkpoint;
+    }
 
     /// <summary>A redelivery of a message that ran here already: acknowledged, nothing else.</summary>
     public static FinishedDelivery Duplicate(ulong deliveryTag, int epoch, MessageId id) => new(deliveryTag, epoch, null, ran: false) { Id = id };
 
-    public static FinishedDelivery CheckpointOf(int epoch, Outbound? checkpoint, string id, long processed) =>
-        new(0, epoch, null, ran: false) { IsCheckpoint = true, Checkpoint = checkpoint, CheckpointId = id, CheckpointProcessed = processed };
+    public static FinishedDelivery CheckpointOf(int epoch, int generation, CheckpointRecord record) =>
+        new(0, epoch, null, ran: false) { Record = record, Generation = generation };
 }
 
 /// <summary>

@@ -57,9 +57,20 @@ public sealed class GroupCheckpoints
     // it again, so the checkpoint after that one still names it).
     List<MessageId> since = [];
     List<MessageId> before = [];
-    // Deliveries of this session finished since the last checkpoint (they wait for it to be acknowledged).
+    // Deliveries of this session finished since the last checkpoint (they wait for it to be acknowledged), and the bytes of
+    // console output and drain reports they hold for it.
     int held;
+    long heldBytes;
     long firstHeldAt;
+    bool releaseTooBig;
+    // The stored checkpoint of the run the state belongs to, as PrepareAsync last read it (or published it again).
+    CheckpointRecord? latestStored;
+    // The last checkpoint whose held output this host printed, and the sequence of the last of its own (the publish loop
+    // and PrepareAsync write them, each while the other does not run).
+    volatile string? released;
+    long releasedSequence;
+    // Changes each time the state is replaced by another (PrepareAsync): what was held before it is not released.
+    int generation;
     bool tooBig;
     // The last checkpoint this host captured, until the broker confirmed it: on a new session it is published again only
     // if no other host wrote one meanwhile (see PrepareAsync).
@@ -68,6 +79,12 @@ public sealed class GroupCheckpoints
     readonly HashSet<string> joined = new(StringComparer.Ordinal);
 
     sealed record Unconfirmed(string Id, Outbound Checkpoint);
+
+    /// <summary>
+    /// Changes each time <see cref="PrepareAsync"/> replaces the group's state: what deliveries of an earlier generation held
+    /// (console output, drain reports) is dropped, since their messages are delivered again and run on the new state.
+    /// </summary>
+    public int Generation => generation;
 
     public GroupCheckpoints(WovenApp app, GroupInfo group, StageInfo stage, string groupQueue, HostInstance self, RecentIds recent,
         WeavingOptions options, int prefetch, ILogger logger)
@@ -102,8 +119,11 @@ public sealed class GroupCheckpoints
     /// <summary>Deliveries finished since the last checkpoint.</summary>
     public int Held => held;
 
-    /// <summary>A checkpoint should be taken now: <c>CheckpointEvery</c> messages, or <c>CheckpointInterval</c>, since the last.</summary>
-    public bool Due => held >= every || (held > 0 && Stopwatch.GetTimestamp() - firstHeldAt >= intervalTicks);
+    /// <summary>
+    /// A checkpoint should be taken now: <c>CheckpointEvery</c> messages, or <c>CheckpointInterval</c>, since the last, or
+    /// a quarter of <c>MaxMessageBytes</c> of output and reports held for it.
+    /// </summary>
+    public bool Due => held >= every || heldBytes >= maxBytes / 4 || (held > 0 && Stopwatch.GetTimestamp() - firstHeldAt >= intervalTicks);
 
     /// <summary>How long until <see cref="Due"/> turns true by time alone, or null when nothing is held.</summary>
     public TimeSpan? UntilDue => held == 0 ? null
@@ -124,7 +144,35 @@ public sealed class GroupCheckpoints
     /// </summary>
     public async Task<PreparedState> PrepareAsync(IConnection connection, bool newSession, string? deliveryRun, OwnerRecord? owner, CancellationToken lost)
     {
-        if (newSession) held = 0;
+        var prepared = await PrepareStateAsync(connection, newSession, deliveryRun, owner, lost);
+        if (prepared != PreparedState.Kept) generation++;
+        return prepared;
+    }
+
+    /// <summary>
+    /// The checkpoint the group's state now descends from, when it holds output or reports this host has not released: its
+    /// writer may have died between the broker's confirm and printing it. Print its output unless <paramref name="owner"/>
+    /// says it was printed, and publish its reports (a report applied twice changes nothing), then <see cref="MarkReleased"/>.
+    /// </summary>
+    public CheckpointRecord? Unreleased => latestStored is { HoldsRelease: true } record && record.Id != released && record.Id == syncedWith ? record : null;
+
+    /// <summary>The held output and reports of checkpoint <paramref name="checkpoint"/> were released (printed, published).</summary>
+    public void MarkReleased(CheckpointRecord checkpoint)
+    {
+        released = checkpoint.Id;
+        if (checkpoint.WriterId == self.Id) Volatile.Write(ref releasedSequence, Math.Max(Volatile.Read(ref releasedSequence), checkpoint.Sequence));
+    }
+
+    /// <summary>The sequence of this host's last checkpoint that was released (what it carried needs no other checkpoint).</summary>
+    public long ReleasedSequence => Volatile.Read(ref releasedSequence);
+
+    async Task<PreparedState> PrepareStateAsync(IConnection connection, bool newSession, string? deliveryRun, OwnerRecord? owner, CancellationToken lost)
+    {
+        if (newSession)
+        {
+            held = 0;
+            heldBytes = 0;
+        }
         var stored = await ReadLatestAsync(connection, lost);
         // A checkpoint captured on the session before, which the broker may not have: published again now, as the active
         // consumer (no other host runs the group's messages), and only when the stored one is this host's own, older one.
@@ -149,11 +197,13 @@ public sealed class GroupCheckpoints
             target = holder;
         }
         var latest = stored is not null && stored.Run == target ? stored : null;
+        latestStored = latest;
         if (run == target && (latest is null || latest.Id == syncedWith)) return PreparedState.Kept;
         if (run is not null && run != target) joined.Clear();
 
         var previousRun = run;
         held = 0;
+        heldBytes = 0;
         before = [];
         since = [];
         run = target;
@@ -195,16 +245,21 @@ public sealed class GroupCheckpoints
         return PreparedState.Initial;
     }
 
-    /// <summary>A delivery finished here (it ran, or was recognised as a redelivery): it waits for the next checkpoint.</summary>
-    public void Finished(MessageId? id, bool ran)
+    /// <summary>
+    /// A delivery finished here (it ran, or was recognised as a redelivery): it waits for the next checkpoint, with
+    /// <paramref name="holding"/> bytes of console output and drain report.
+    /// </summary>
+    public void Finished(MessageId? id, bool ran, long holding = 0)
     {
         if (id is { } known) since.Add(known);
         if (ran) processed++;
+        heldBytes += holding;
         if (held++ == 0) firstHeldAt = Stopwatch.GetTimestamp();
     }
 
     /// <summary>
-    /// The group's state now, between two messages, as a checkpoint to publish after the deliveries finished before it.
+    /// The group's state now, between two messages, as a checkpoint to publish after the deliveries finished before it
+    /// (<see cref="Seal"/> adds what they printed and report once the publish loop knows it).
     /// A state that cannot be written (over <c>MaxMessageBytes</c>, or a value the codec refuses, such as a dictionary with
     /// another comparer) gives a checkpoint that says so: the deliveries are acknowledged, and a host that takes over
     /// knows that the state is lost, and says so, as without checkpoints. Call <see cref="Committed"/> once it is in the
@@ -233,21 +288,52 @@ public sealed class GroupCheckpoints
                     "from the initial state and says so (as without checkpoints)", group.Name, unwritable);
             tooBig = true;
         }
-        var outbound = new CheckpointRecord(id, sequence + 1, run, processed, app.BuildHash, self.Description, self.Id,
-            [.. before, .. since], state) { Unwritable = unwritable }.ToOutbound(queue, group.Name);
-        return FinishedDelivery.CheckpointOf(epoch, outbound, id, processed);
+        var record = new CheckpointRecord(id, sequence + 1, run, processed, app.BuildHash, self.Description, self.Id,
+            [.. before, .. since], state) { Unwritable = unwritable };
+        return FinishedDelivery.CheckpointOf(epoch, generation, record);
+    }
+
+    /// <summary>
+    /// Completes the checkpoint <paramref name="marker"/> with what the deliveries before it printed and report, once the
+    /// publish loop knows their reports, into the message to publish. When that does not fit in <c>MaxMessageBytes</c>, the
+    /// reports go out before the checkpoint instead (<see cref="FinishedDelivery.EarlyReports"/>: a report lost would
+    /// leave a draining source waiting), and if the output alone does not fit either, the checkpoint goes without it
+    /// (this host prints it after the confirm all the same, but a crash in between loses it).
+    /// </summary>
+    public void Seal(FinishedDelivery marker, string? output, IReadOnlyList<HeldReport> reports)
+    {
+        var record = marker.Record! with { Output = output, Reports = reports };
+        var outbound = record.ToOutbound(queue, group.Name);
+        IReadOnlyList<HeldReport> early = [];
+        if (outbound.Body.Length > maxBytes && record.HoldsRelease)
+        {
+            early = reports;
+            record = record with { Reports = [] };
+            outbound = record.ToOutbound(queue, group.Name);
+            if (outbound.Body.Length > maxBytes)
+            {
+                record = record with { Output = null };
+                outbound = record.ToOutbound(queue, group.Name);
+            }
+            if (!releaseTooBig)
+                logger.LogWarning("Group {Group}: checkpoint {Checkpoint} with the output and reports of its messages is over " +
+                    "Weaving:MaxMessageBytes ({Max}): the reports are published before it{Output}", group.Name, record.Id, maxBytes,
+                    record.Output is null && output is not null ? ", and the output is not in it: a crash between its confirm and the printing loses that" : "");
+            releaseTooBig = true;
+        }
+        marker.Sealed(output, early.Count > 0 ? [] : reports, early, outbound);
+        Volatile.Write(ref unconfirmed, new Unconfirmed(record.Id, outbound));
     }
 
     /// <summary>The checkpoint <paramref name="marker"/> follows the deliveries it reflects in the consumer's stream.</summary>
     public void Committed(FinishedDelivery marker)
     {
-        var checkpoint = marker.Checkpoint!.Value;
-        Volatile.Write(ref unconfirmed, new Unconfirmed(marker.CheckpointId!, checkpoint));
         sequence++;
         syncedWith = marker.CheckpointId;
         before = since;
         since = [];
         held = 0;
+        heldBytes = 0;
     }
 
     /// <summary>The broker confirmed checkpoint <paramref name="id"/>, published on the session it was captured on.</summary>

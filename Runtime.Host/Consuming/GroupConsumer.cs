@@ -82,6 +82,8 @@ public sealed class GroupConsumer : IAsyncDisposable
         checkpoints = group.OwnsState && options.Checkpoints && group.CheckpointStage is { } checkpointStage
             ? StartCheckpoints(checkpointStage, recent)
             : null;
+        // Its handlers' console output waits for the checkpoint that reflects it (HeldConsole).
+        if (checkpoints is not null) HeldConsole.Install();
         batches = new BatchPublisher(new OutgoingEncoder(app, options.MaxMessageBytes, logger), ownerRecords, counters,
             checkpoints);
     }
@@ -341,6 +343,8 @@ public sealed class GroupConsumer : IAsyncDisposable
                     }
                 }
                 FinishedDelivery done;
+                string? output = null;
+                if (checkpoints is not null) HeldConsole.Begin();
                 try
                 {
                     done = Handle(delivery, from.Epoch);
@@ -353,11 +357,20 @@ public sealed class GroupConsumer : IAsyncDisposable
                     fatal(e);
                     return;
                 }
+                finally
+                {
+                    if (checkpoints is not null) output = HeldConsole.End();
+                }
+                if (checkpoints is not null)
+                {
+                    done.Output = output;
+                    done.Generation = checkpoints.Generation;
+                }
                 // Settled (and counted out of flight) by the batch that publishes it.
                 written = finished.Writer.TryWrite(done);
                 if (written && checkpoints is not null && done.Settlement == Settlement.Acknowledge)
                 {
-                    checkpoints.Finished(done.Id, done.Ran);
+                    checkpoints.Finished(done.Id, done.Ran, HeldBytes(done));
                     if (checkpoints.Due) TryCheckpoint(from.Epoch);
                 }
             }
@@ -372,6 +385,10 @@ public sealed class GroupConsumer : IAsyncDisposable
             Interlocked.Decrement(ref handling);
         }
     }
+
+    // What a delivery holds for the next checkpoint that grows with what it did: its output, and the ids of the messages
+    // it sent in its drain report (a report's own few bytes are counted by CheckpointEvery).
+    static long HeldBytes(FinishedDelivery done) => (done.Output?.Length ?? 0) + 16L * (done.Posts?.Envelopes.Count ?? 0);
 
     FinishedDelivery Handle(BasicDeliverEventArgs delivery, int sessionEpoch)
     {
@@ -421,8 +438,41 @@ public sealed class GroupConsumer : IAsyncDisposable
         // A state that could not be checkpointed is lost: the host and the source say so, as without checkpoints.
         if (prepared == PreparedState.Lost && ownerRecords is not null)
             await ownerRecords.CheckTakeoverAsync(from.Connection, run, from.Lost.Token);
-        if (prepared != PreparedState.Kept) ownerRecords?.ContinueFrom(checkpoints.Run, checkpoints.Processed);
+        if (prepared != PreparedState.Kept)
+        {
+            ownerRecords?.ContinueFrom(checkpoints.Run, checkpoints.Processed);
+            // Which checkpoint's output was printed is the previous host's word until this host prints one.
+            if (owner?.Released is { } printed) ownerRecords?.Released(printed);
+        }
+        if (checkpoints.Unreleased is { } unreleased) await ReleaseAsync(from, unreleased, owner);
         from.OwnerChecked = true;
+    }
+
+    // The checkpoint the state now descends from holds output and reports its writer may not have released (it died
+    // between the broker's confirm and the release, or this host lost the broker before the confirm reached it): its
+    // output is printed unless the owner record says it was, its reports are published (a report applied twice changes
+    // nothing), before anything after it runs.
+    async Task ReleaseAsync(ConsumerSession from, CheckpointRecord checkpoint, OwnerRecord? owner)
+    {
+        var printed = owner?.Released == checkpoint.Id;
+        if (!printed && checkpoint.Output is { } output)
+        {
+            logger.LogWarning("Group {Group}: checkpoint {Checkpoint} holds output its writer ({Writer}) had not said it printed: printed now ({Chars} characters)",
+                group.Name, checkpoint.Id, checkpoint.Writer, output.Length);
+            HeldConsole.Print(output);
+        }
+        ownerRecords?.Released(checkpoint.Id);
+        await using var channel = await from.Connection.CreateChannelAsync(new CreateChannelOptions(true, true), from.Lost.Token);
+        if (ownerRecords is not null) await Publish(ownerRecords.Current());
+        var properties = WireFormat.ControlProperties(WireFormat.ReportContentType);
+        foreach (var report in checkpoint.Reports)
+            // Anyone who may publish to the checkpoint queue could write these: only a control queue of this program is told.
+            if (QueueNames.IsSourceRun(app, report.ControlQueue))
+                await Publish(new Outbound(report.ControlQueue, properties, report.Body, Mandatory: false));
+        checkpoints!.MarkReleased(checkpoint);
+
+        ValueTask Publish(Outbound message) =>
+            channel.BasicPublishAsync("", message.Queue, message.Mandatory, message.Properties, message.Body, from.Lost.Token);
     }
 
     // Under the state gate: the state now, after the deliveries written so far, into the stream the publish loop reads.

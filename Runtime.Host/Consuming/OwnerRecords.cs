@@ -5,7 +5,7 @@ using Weaving.Host.Messaging;
 namespace Weaving.Host.Consuming;
 
 /// <summary>What an owner record says: the host that wrote it, the run it last processed, and how many of that run's messages.</summary>
-public readonly record struct OwnerRecord(string Host, string? HostId, string? Run, long Processed);
+public readonly record struct OwnerRecord(string Host, string? HostId, string? Run, long Processed, string? Released = null);
 
 /// <summary>
 /// The owner record of a group that owns state, and what it tells about takeovers. The group's state lives in the
@@ -20,6 +20,8 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
     // The run (control queue) of the last message processed here, and how many of that run ran here.
     string? lastRun;
     long processedInLastRun;
+    // The last checkpoint whose held output was printed (by this host, or by the one before it).
+    string? released;
     // The publish loop counts (After), the delivery loop sets the count after a recovery (ContinueFrom).
     readonly Lock gate = new();
 
@@ -44,7 +46,8 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
             await channel.BasicNackAsync(record.DeliveryTag, multiple: false, requeue: true, lost);
             return new OwnerRecord(DeliveryCheck.Printable(WireFormat.ReadString(record.BasicProperties, WireFormat.HostHeader) ?? "another host"),
                 WireFormat.ReadString(record.BasicProperties, WireFormat.HostIdHeader), WireFormat.ReadString(record.BasicProperties, WireFormat.RunHeader),
-                WireFormat.ReadLong(record.BasicProperties, WireFormat.ProcessedHeader) ?? 0);
+                WireFormat.ReadLong(record.BasicProperties, WireFormat.ProcessedHeader) ?? 0,
+                WireFormat.ReadString(record.BasicProperties, WireFormat.ReleasedHeader));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -53,12 +56,31 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
         }
     }
 
-    /// <summary>The record to publish after <paramref name="batch"/>, or null when nothing in it ran here.</summary>
-    public Outbound? After(IReadOnlyList<FinishedDelivery> batch)
+    /// <summary>
+    /// The output held in checkpoint <paramref name="checkpointId"/> is printed: every record from now on says so, and a host
+    /// that goes on from that checkpoint does not print it again.
+    /// </summary>
+    public void Released(string checkpointId)
+    {
+        lock (gate) released = checkpointId;
+    }
+
+    /// <summary>The record as it stands, to publish now.</summary>
+    public Outbound Current()
+    {
+        lock (gate) return Record(lastRun, processedInLastRun, released);
+    }
+
+    /// <summary>
+    /// The record to publish after <paramref name="batch"/>, or null when nothing in it ran here and
+    /// <paramref name="releasedNow"/> is false.
+    /// </summary>
+    public Outbound? After(IReadOnlyList<FinishedDelivery> batch, bool releasedNow = false)
     {
         var any = false;
         string? run;
         long processed;
+        string? printed;
         lock (gate)
         {
             foreach (var item in batch)
@@ -72,9 +94,13 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
                 }
                 processedInLastRun++;
             }
-            (run, processed) = (lastRun, processedInLastRun);
+            (run, processed, printed) = (lastRun, processedInLastRun, released);
         }
-        if (!any) return null;
+        return any || releasedNow ? Record(run, processed, printed) : null;
+    }
+
+    Outbound Record(string? run, long processed, string? printed)
+    {
         var headers = new Dictionary<string, object?>
         {
             [WireFormat.HostIdHeader] = self.Id,
@@ -83,6 +109,7 @@ public sealed class OwnerRecords(GroupInfo group, string ownerQueue, HostInstanc
             [WireFormat.ProcessedHeader] = processed,
         };
         if (run is not null) headers[WireFormat.RunHeader] = run;
+        if (printed is not null) headers[WireFormat.ReleasedHeader] = printed;
         return new Outbound(ownerQueue, WireFormat.ControlProperties("application/vnd.weaving.owner", headers), ReadOnlyMemory<byte>.Empty,
             Mandatory: false);
     }

@@ -9,7 +9,13 @@ namespace Weaving.Host.Messaging;
 /// A stateful group's checkpoint as the broker keeps it (README-wire.md): the group's state object, written with the
 /// message codec, and the ids of the messages it reflects that may still be delivered again; in its headers who wrote it,
 /// for which run and build, and how many messages of that run it reflects.
-/// <para>Body: <c>{"ids":"&lt;32 hex digits per id&gt;","state":{…}}</c>, UTF-8 JSON.</para>
+/// <para>
+/// It also carries what the messages it reflects printed and reported since the checkpoint before, which the host that
+/// wrote it releases once the broker confirmed it (prints the output, publishes the drain reports). A host that goes on from
+/// it releases it again if the owner record does not say it was printed (docs/design.md §6.6).
+/// </para>
+/// <para>Body: <c>{"ids":"&lt;32 hex digits per id&gt;","state":{…},"output":"…","reports":[{"to":"&lt;control queue&gt;","body":"&lt;base64&gt;"}]}</c>,
+/// UTF-8 JSON; <c>output</c> and <c>reports</c> may be absent.</para>
 /// </summary>
 public sealed record CheckpointRecord(string Id, long Sequence, string? Run, long Processed, string Build, string Writer,
     string WriterId, MessageId[] Ids, ReadOnlyMemory<byte> State)
@@ -22,6 +28,15 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
 
     /// <summary>Why the state could not be written; the record then holds no state (an empty body's "state" is null).</summary>
     public string? Unwritable { get; init; }
+
+    /// <summary>What the group's handlers printed for the messages since the checkpoint before, not yet printed when it was written.</summary>
+    public string? Output { get; init; }
+
+    /// <summary>The drain reports of those messages (<see cref="Drain.DrainReport"/> bodies, by control queue).</summary>
+    public IReadOnlyList<HeldReport> Reports { get; init; } = [];
+
+    /// <summary>Something to release: output to print or reports to publish.</summary>
+    public bool HoldsRelease => Output is not null || Reports.Count > 0;
 
     public Outbound ToOutbound(string queue, string group)
     {
@@ -37,7 +52,7 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
         };
         if (Run is not null) headers[WireFormat.RunHeader] = Run;
         if (Unwritable is not null) headers[UnwritableHeader] = Unwritable;
-        var body = new ArrayBufferWriter<byte>(State.Length + Ids.Length * 32 + 32);
+        var body = new ArrayBufferWriter<byte>(State.Length + Ids.Length * 32 + (Output?.Length ?? 0) + Reports.Sum(r => r.Body.Length * 4 / 3 + 64) + 64);
         using (var json = new Utf8JsonWriter(body, new JsonWriterOptions { SkipValidation = true }))
         {
             json.WriteStartObject();
@@ -47,6 +62,19 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
             json.WritePropertyName("state");
             if (State.IsEmpty) json.WriteNullValue();
             else json.WriteRawValue(State.Span, skipInputValidation: true);
+            if (Output is not null) json.WriteString("output", Output);
+            if (Reports.Count > 0)
+            {
+                json.WriteStartArray("reports");
+                foreach (var report in Reports)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("to", report.ControlQueue);
+                    json.WriteBase64String("body", report.Body);
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+            }
             json.WriteEndObject();
         }
         // Mandatory: the checkpoint queue is declared with the group's; a checkpoint that reaches no queue is not one.
@@ -68,12 +96,32 @@ public sealed record CheckpointRecord(string Id, long Sequence, string? Run, lon
         var ids = new MessageId[hex.Length / 32];
         for (var i = 0; i < ids.Length; i++)
             if (!MessageId.TryParse(hex.Substring(i * 32, 32), out ids[i])) throw new FormatException($"id {i} is not 32 hex digits");
+        string? output = null;
+        if (root.TryGetProperty("output", out var outputText))
+            output = outputText.ValueKind == JsonValueKind.String ? outputText.GetString() : throw new FormatException("the output is not a string");
+        var reports = new List<HeldReport>();
+        if (root.TryGetProperty("reports", out var reportList))
+        {
+            if (reportList.ValueKind != JsonValueKind.Array) throw new FormatException("the reports are not an array");
+            foreach (var report in reportList.EnumerateArray())
+            {
+                if (report.ValueKind != JsonValueKind.Object || !report.TryGetProperty("to", out var to) || to.ValueKind != JsonValueKind.String
+                    || !report.TryGetProperty("body", out var reportBody) || !reportBody.TryGetBytesFromBase64(out var bytes))
+                    throw new FormatException($"report {reports.Count} is not {{\"to\":…,\"body\":<base64>}}");
+                reports.Add(new HeldReport(to.GetString()!, bytes));
+            }
+        }
         return new CheckpointRecord(id, WireFormat.ReadLong(properties, SequenceHeader) ?? 0, WireFormat.ReadString(properties, WireFormat.RunHeader),
             WireFormat.ReadLong(properties, WireFormat.ProcessedHeader) ?? 0, build,
             WireFormat.ReadString(properties, WireFormat.HostHeader) ?? "another host", WireFormat.ReadString(properties, WireFormat.HostIdHeader) ?? "",
             ids, state.ValueKind == JsonValueKind.Null ? [] : Encoding.UTF8.GetBytes(state.GetRawText()))
         {
             Unwritable = WireFormat.ReadString(properties, UnwritableHeader) ?? (state.ValueKind == JsonValueKind.Null ? "no state in the checkpoint" : null),
+            Output = output,
+            Reports = reports,
         };
     }
 }
+
+/// <summary>A drain report held in a checkpoint: the control queue it goes to, and its body.</summary>
+public readonly record struct HeldReport(string ControlQueue, byte[] Body);

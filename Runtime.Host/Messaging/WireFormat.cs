@@ -33,6 +33,8 @@ public static class WireFormat
     /// run it processed; on a takeover notice, the same of the host taken over from.</summary>
     public const string RunHeader = "weaving-run";
     public const string ProcessedHeader = "weaving-processed";
+    /// <summary>On an owner record: the last checkpoint whose held console output its writer printed (docs/design.md §6.6).</summary>
+    public const string ReleasedHeader = "weaving-released";
     public const string TraceParentHeader = "traceparent";
     public const string TraceStateHeader = "tracestate";
     public const string MessageContentType = "application/json";

@@ -17,6 +17,9 @@ public sealed partial class FaultTests
     // count once the fault lands in the middle of the run (see Runtime.Host/README-ops.md).
     const int LongRun = 100_000;
     const int Events = 20_000;
+    // The stateful group prints its running count and sum every this many events, as it goes: a line a crash repeats or
+    // loses, or an event applied out of order, changes the output.
+    const string PrintAsItGoes = "print=50";
 
     static Fixture Reliable => Fixtures.Get("Reliable");
 
@@ -106,7 +109,7 @@ public sealed partial class FaultTests
     [TestMethod]
     public void Kill_9_of_the_active_stateful_host_at_ten_random_points_of_a_run_each_time_a_standby_goes_on_from_the_last_checkpoint_and_the_output_is_the_same()
     {
-        string[] args = [LongRun.ToString()];
+        string[] args = [LongRun.ToString(), PrintAsItGoes];
         var seed = Environment.TickCount;
         var random = new Random(seed);
         // Ten points between 5% and 90% of the run, at least 3% apart, so that each lands on a host that has taken over.
@@ -143,9 +146,45 @@ public sealed partial class FaultTests
     }
 
     [TestMethod]
+    public void Kill_9_once_at_a_random_point_of_each_of_ten_runs_of_100000_events_each_run_prints_what_unwoven_prints()
+    {
+        string[] args = [LongRun.ToString(), PrintAsItGoes];
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var unwoven = ProcessRunner.RunDotnet(Reliable.UnwovenDll, args);
+        for (var run = 0; run < 10; run++)
+        {
+            // One point per tenth of the span from 5% to 90% of the run, at random within it: the ten runs cover the run.
+            var point = (long)(LongRun * (0.05 + 0.085 * run + random.NextDouble() * 0.085));
+            var crashed = -1;
+            string stateful = "";
+            var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+            {
+                HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 2 },
+                Timeout = TimeSpan.FromMinutes(3),
+                WhileSourceRuns = (layout, source) =>
+                {
+                    stateful = StatefulGroup(layout);
+                    WaitForProgress(layout, source, point);
+                    var active = ActiveHost(layout);
+                    active.Crash();
+                    crashed = layout.Hosts.IndexOf(active);
+                    Assert.IsFalse(source.HasExited, $"run {run}: the run ended before the crash at {point}, so it proves nothing: give it more events");
+                },
+            });
+
+            var context = $"run {run} of seed {seed}, killed after {point} events.{Environment.NewLine}{distributed}";
+            Assert.AreEqual(0, distributed.ExitCode, $"exit code.{Environment.NewLine}{context}");
+            Assert.AreEqual(unwoven.StandardOutput, distributed.StandardOutput, $"stdout differs.{Environment.NewLine}{context}");
+            var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+            Assert.IsTrue(Recovered().IsMatch(standby.StandardError), $"the standby says it recovered.{Environment.NewLine}{context}");
+        }
+    }
+
+    [TestMethod]
     public void SIGTERM_of_the_active_stateful_host_hands_its_last_checkpoint_to_the_standby_and_nothing_is_lost_or_repeated()
     {
-        string[] args = [Events.ToString()];
+        string[] args = [Events.ToString(), PrintAsItGoes];
         string stateful = "";
         var stopped = -1;
         var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
@@ -178,7 +217,7 @@ public sealed partial class FaultTests
     [TestMethod]
     public void Kill_9_of_the_active_stateful_host_in_the_middle_of_writing_a_checkpoint_the_standby_goes_on_from_the_one_before()
     {
-        string[] args = [Events.ToString()];
+        string[] args = [Events.ToString(), PrintAsItGoes];
         var crashed = -1;
         string stateful = "";
         using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
@@ -242,7 +281,7 @@ public sealed partial class FaultTests
     // Reliable through a proxy that freezes the stateful host's connection in the middle of a checkpoint; then `then`.
     static (string[] Args, string Stateful, DistributedResult Distributed) RunWhileACheckpointIsHalfWritten(Action<FreezingProxy> then)
     {
-        string[] args = [Events.ToString()];
+        string[] args = [Events.ToString(), PrintAsItGoes];
         var stateful = "";
         using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
         var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
