@@ -80,8 +80,9 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
     // Steps 2 of a group that keeps checkpoints: seal, publish and confirm its checkpoints, then release them.
     async Task PublishCheckpointsAsync(ConsumerSession session, List<FinishedDelivery> batch, GroupCheckpoints checkpoints)
     {
-        // A body over the size limit, rejected unread, changed nothing and printed nothing: reported at once.
-        var rejected = new List<(string?, Completion?)>();
+        // A delivery that printed nothing (a body over the size limit, rejected unread, included) is reported at once: only
+        // a report that must follow printed lines waits for its checkpoint, so a source that drains often is not held up.
+        var now = new List<(string?, Completion?)>();
         var confirmed = new List<FinishedDelivery>();
         foreach (var item in batch)
         {
@@ -101,11 +102,12 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
                 await session.Publisher.PublishAsync(item.Checkpoint!.Value);
                 confirmed.Add(item);
             }
-            else if (item.Settlement == Settlement.Reject)
-                rejected.Add((item.ReplyTo, item.Completion));
+            else if (item.Output is null && !item.Held)
+                now.Add((item.ReplyTo, item.Completion));
             else
                 release.Add(item);
         }
+        await PublishReportsAsync(session, ReportChunks.Of(now));
         await session.Publisher.WhenAllConfirmedAsync();
 
         foreach (var marker in confirmed) checkpoints.Confirmed(marker.CheckpointId!);
@@ -121,7 +123,6 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         }
         if (ownerRecords!.After(batch, releasedNow: last is not null) is { } record) await session.Publisher.PublishAsync(record);
         if (last is not null) await PublishReportsAsync(session, last.ReleaseReports.Select(r => (r.ControlQueue, r.Body)));
-        await PublishReportsAsync(session, ReportChunks.Of(rejected));
     }
 
     static async Task PublishReportsAsync(ConsumerSession session, IEnumerable<(string ControlQueue, byte[] Body)> reports)

@@ -60,6 +60,7 @@ public sealed class GroupCheckpoints
     // Deliveries of this session finished since the last checkpoint (they wait for it to be acknowledged), and the bytes of
     // console output and drain reports they hold for it.
     int held;
+    int printed;
     long heldBytes;
     long firstHeldAt;
     bool releaseTooBig;
@@ -125,6 +126,9 @@ public sealed class GroupCheckpoints
     /// </summary>
     public bool Due => held >= every || heldBytes >= maxBytes / 4 || (held > 0 && Stopwatch.GetTimestamp() - firstHeldAt >= intervalTicks);
 
+    /// <summary>Deliveries since the last checkpoint printed: their lines (and reports) wait for the next one.</summary>
+    public bool HoldsOutput => Volatile.Read(ref printed) > 0;
+
     /// <summary>How long until <see cref="Due"/> turns true by time alone, or null when nothing is held.</summary>
     public TimeSpan? UntilDue => held == 0 ? null
         : TimeSpan.FromSeconds(Math.Max(0, intervalTicks - (Stopwatch.GetTimestamp() - firstHeldAt)) / (double)Stopwatch.Frequency);
@@ -171,6 +175,7 @@ public sealed class GroupCheckpoints
         if (newSession)
         {
             held = 0;
+            printed = 0;
             heldBytes = 0;
         }
         var stored = await ReadLatestAsync(connection, lost);
@@ -203,6 +208,7 @@ public sealed class GroupCheckpoints
 
         var previousRun = run;
         held = 0;
+        printed = 0;
         heldBytes = 0;
         before = [];
         since = [];
@@ -249,11 +255,12 @@ public sealed class GroupCheckpoints
     /// A delivery finished here (it ran, or was recognised as a redelivery): it waits for the next checkpoint, with
     /// <paramref name="holding"/> bytes of console output and drain report.
     /// </summary>
-    public void Finished(MessageId? id, bool ran, long holding = 0)
+    public void Finished(MessageId? id, bool ran, long holding = 0, bool printed = false)
     {
         if (id is { } known) since.Add(known);
         if (ran) processed++;
         heldBytes += holding;
+        if (printed) Volatile.Write(ref this.printed, this.printed + 1);
         if (held++ == 0) firstHeldAt = Stopwatch.GetTimestamp();
     }
 
@@ -333,6 +340,7 @@ public sealed class GroupCheckpoints
         before = since;
         since = [];
         held = 0;
+        printed = 0;
         heldBytes = 0;
     }
 

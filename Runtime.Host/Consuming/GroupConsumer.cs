@@ -370,7 +370,7 @@ public sealed class GroupConsumer : IAsyncDisposable
                 written = finished.Writer.TryWrite(done);
                 if (written && checkpoints is not null && done.Settlement == Settlement.Acknowledge)
                 {
-                    checkpoints.Finished(done.Id, done.Ran, HeldBytes(done));
+                    checkpoints.Finished(done.Id, done.Ran, HeldBytes(done), printed: done.Output is not null);
                     if (checkpoints.Due) TryCheckpoint(from.Epoch);
                 }
             }
@@ -495,8 +495,13 @@ public sealed class GroupConsumer : IAsyncDisposable
         }
     }
 
+    // Printed lines wait for a checkpoint, and a source that drains waits for them: once nothing came for this long, they
+    // are checkpointed and printed (a group that goes idle is mostly one whose source waits).
+    static readonly TimeSpan IdleRelease = TimeSpan.FromMilliseconds(2);
+
     // Waits for finished deliveries; for a group that keeps checkpoints, one is taken when messages wait for it and none
-    // came for CheckpointInterval (at the end of a run, say: its messages are acknowledged then).
+    // came for CheckpointInterval (at the end of a run, say: its messages are acknowledged then), or IdleRelease when
+    // they printed.
     async Task<bool> WaitToReadAsync(ChannelReader<FinishedDelivery> reader, ConsumerSession current)
     {
         while (true)
@@ -504,7 +509,7 @@ public sealed class GroupConsumer : IAsyncDisposable
             if (checkpoints?.UntilDue is not { } wait) return await reader.WaitToReadAsync(current.Lost.Token);
             if (reader.TryPeek(out _)) return true;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(current.Lost.Token);
-            timeout.CancelAfter(wait);
+            timeout.CancelAfter(checkpoints.HoldsOutput && wait > IdleRelease ? IdleRelease : wait);
             try
             {
                 return await reader.WaitToReadAsync(timeout.Token);
@@ -514,7 +519,7 @@ public sealed class GroupConsumer : IAsyncDisposable
                 await stateGate.WaitAsync(current.Lost.Token);
                 try
                 {
-                    if (checkpoints.Due && !stopping) TryCheckpoint(current.Epoch);
+                    if ((checkpoints.Due || checkpoints.HoldsOutput) && !stopping) TryCheckpoint(current.Epoch);
                 }
                 finally
                 {

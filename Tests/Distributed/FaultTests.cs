@@ -255,6 +255,58 @@ public sealed partial class FaultTests
     }
 
     [TestMethod]
+    public void Kill_9_of_the_active_stateful_host_after_the_broker_has_its_checkpoint_but_before_it_printed_its_output_the_standby_prints_it()
+    {
+        string[] args = [Events.ToString(), PrintAsItGoes];
+        var crashed = -1;
+        string stateful = "";
+        // The checkpoint reaches the broker whole; its confirm never reaches the host, which therefore never prints what
+        // the checkpoint holds. Its messages are in the checkpoint: the standby does not run them again.
+        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint", freezeReplies: true);
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 1 },
+            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri },
+            BeforeSource = layout =>
+            {
+                var standby = layout.StartHost(StatefulGroup(layout), new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = Broker.Uri });
+                standby.WaitForLog($"consuming {layout.GroupOf("OnResult").Queue}", TimeSpan.FromSeconds(60));
+            },
+            WhileSourceRuns = (layout, source) =>
+            {
+                stateful = StatefulGroup(layout);
+                WaitForProgress(layout, source, Events / 5);
+                var checkpoints = layout.GroupOf("OnResult").CheckpointQueue;
+                var before = Broker.PeekAsync(checkpoints).GetAwaiter().GetResult()?.GetValueOrDefault("weaving-checkpoint");
+                proxy.Arm();
+                Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
+                // The broker stores it (it got all of it); the host waits for a confirm that does not come.
+                var written = WaitForAnotherCheckpoint(checkpoints, before);
+                var active = layout.HostsOf(stateful).First();
+                active.Crash();
+                crashed = layout.Hosts.IndexOf(active);
+                Assert.IsFalse(source.HasExited, $"the run ended before the crash, so it proves nothing: give it more events (checkpoint {written})");
+            },
+        });
+
+        AssertSameAsUnwoven(args, distributed, crashed);
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+        StringAssert.Contains(standby.StandardError, "had not said it printed: printed now", $"the standby printed what the checkpoint held.{Environment.NewLine}{standby}");
+    }
+
+    /// <summary>Waits until the checkpoint queue holds a checkpoint other than <paramref name="before"/>, and returns its id.</summary>
+    static string WaitForAnotherCheckpoint(string checkpointQueue, string? before)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            if (Broker.PeekAsync(checkpointQueue).GetAwaiter().GetResult()?.GetValueOrDefault("weaving-checkpoint") is { } id && id != before) return id;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"no checkpoint in {checkpointQueue} within 30 s.");
+            Thread.Sleep(20);
+        }
+    }
+
+    [TestMethod]
     public void The_connection_of_the_stateful_host_lost_while_it_writes_a_checkpoint_it_reconnects_writes_it_again_and_nothing_runs_twice()
     {
         // What a broker restart does to one connection, without disturbing anyone else on the broker.

@@ -9,6 +9,8 @@ namespace Weaving.Tests.Distributed;
 /// armed, the first connection whose outgoing bytes contain <see cref="Trigger"/> is frozen right after them (the broker
 /// has received part of that message, and gets nothing more of that connection), and <see cref="Frozen"/> completes.
 /// Closing either side closes the other. Every other connection, and every connection made later, is passed through.
+/// With <see cref="FreezeReplies"/>, the message goes through whole, and what freezes is the way back: the process gets
+/// nothing more from the broker (not the confirm of that message), while the broker gets all it sends.
 /// </summary>
 public sealed class FreezingProxy : IDisposable
 {
@@ -17,9 +19,11 @@ public sealed class FreezingProxy : IDisposable
     readonly CancellationTokenSource stop = new();
     readonly byte[] trigger;
     volatile bool armed;
+    volatile bool repliesFrozen;
 
-    public FreezingProxy(string brokerUri, string trigger)
+    public FreezingProxy(string brokerUri, string trigger, bool freezeReplies = false)
     {
+        FreezeReplies = freezeReplies;
         broker = new Uri(brokerUri);
         this.trigger = Encoding.ASCII.GetBytes(trigger);
         Trigger = trigger;
@@ -28,6 +32,8 @@ public sealed class FreezingProxy : IDisposable
     }
 
     public string Trigger { get; }
+
+    public bool FreezeReplies { get; }
 
     /// <summary>Completes when a connection was frozen after sending <see cref="Trigger"/>.</summary>
     public TaskCompletionSource Frozen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -82,10 +88,19 @@ public sealed class FreezingProxy : IDisposable
                 var read = await from.ReadAsync(buffer, token);
                 if (read == 0) return;
                 if (frozen) continue; // swallowed: the broker gets nothing more of this connection
+                if (!watch && repliesFrozen && ReferenceEquals(frozenConnection, connection)) continue; // the process gets nothing more
                 if (watch && armed)
                 {
                     var window = carry.Concat(buffer.Take(read)).ToArray();
                     var at = IndexOf(window, trigger);
+                    if (at >= 0 && FreezeReplies && Interlocked.Exchange(ref frozenOnce, 1) == 0)
+                    {
+                        frozenConnection = connection;
+                        repliesFrozen = true;
+                        await to.WriteAsync(buffer.AsMemory(0, read), token);
+                        Frozen.TrySetResult();
+                        continue;
+                    }
                     if (at >= 0 && Interlocked.Exchange(ref frozenOnce, 1) == 0)
                     {
                         var end = at + trigger.Length - carry.Length;
