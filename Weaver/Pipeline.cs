@@ -139,7 +139,7 @@ public static class Pipeline
         }
 
         // From a handler that runs inline: sent now, its group the sender. From one under an executor: handed to it.
-        if (InMemoryTransport.InlineSender is { } sender)
+        if (transport is InMemoryTransport { InlineSender: { } sender })
         {
             sender.PostFromInline(new Envelope(stage, message, NextSourceId()));
             return;

@@ -33,7 +33,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     {
         // Loops, not LINQ: generic code to compile at start-up is time a program that never hops would lose.
         workers = new GroupWorker[app.Groups.Count];
-        for (var i = 0; i < workers.Length; i++) workers[i] = new GroupWorker(this, app.Groups[i], queueCapacity, Policy);
+        for (var i = 0; i < workers.Length; i++) workers[i] = new GroupWorker(this, app.Groups[i], i, queueCapacity, Policy);
         // A few groups: a scan by reference beats hashing.
         if (workers.Length > 8)
         {
@@ -59,6 +59,9 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         }
     }
 
+    /// <summary>How many groups the app has: the size of every thread's <see cref="Leases.Busy"/>.</summary>
+    internal int GroupCount => workers.Length;
+
     public void Send(in Envelope message) => Dispatch(null, message);
 
     /// <summary>Queues a message for its group, from the source (<paramref name="sender"/> null) or from a group.</summary>
@@ -74,7 +77,11 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     /// The group of the handler that runs on this thread as a direct call from its Post stub, or null when the innermost
     /// handler here runs under an executor (or none runs): a post made there is sent at once, with that group as sender.
     /// </summary>
-    internal static GroupWorker? InlineSender => RunningGroup.Current is { Inline: true } running ? running.Group : null;
+    internal GroupWorker? InlineSender =>
+        InlineThread.CurrentIfAny is { Running: var running } && InlineThread.RunsInline(running) ? workers[InlineThread.GroupIndex(running)] : null;
+
+    /// <summary>The rank of the group at <paramref name="index"/>.</summary>
+    internal int RankOf(int index) => workers[index].Rank;
 
     GroupWorker WorkerOf(GroupInfo group)
     {
@@ -95,7 +102,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         workers.Select(w => new GroupStatistics(w.Group.Name, w.Decision.Route,
             Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HandlerTicks), 3),
             Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HopTicks), 3),
-            w.Received, w.RanInline, w.Decision.Switches, w.ThreadsStarted))
+            w.Received, w.RanInline, w.Decision.Switches, w.ThreadsStarted, w.Revocations))
             .ToArray();
 
     internal void Failed(List<HandlerFailure> failures)
@@ -122,6 +129,8 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 
     public void Drain()
     {
+        // Claims this thread keeps between posts are not work; but what it waits for may need them.
+        InlineThread.CurrentIfAny?.Leases?.ReleaseIdle();
         if (IsDrained()) return;
         lock (drainGate)
         {
@@ -173,11 +182,12 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 /// <param name="RanInline">of those, how many ran inline on their sender's thread</param>
 /// <param name="Switches">how many times its route changed</param>
 /// <param name="WorkerThreads">how many times a worker thread was started for it</param>
+/// <param name="Revocations">how many times its worker took its claim back from a source thread that kept it between posts</param>
 public sealed record GroupStatistics(string Group, GroupRoute Route, double HandlerMicroseconds, double HopMicroseconds,
-    long Messages, long RanInline, long Switches, long WorkerThreads)
+    long Messages, long RanInline, long Switches, long WorkerThreads, long Revocations)
 {
     /// <summary>One line of the trace at exit (WEAVING_TRACE=1).</summary>
     public override string ToString() =>
         $"group {Group}: {Route.ToString().ToLowerInvariant()}, handler {HandlerMicroseconds:0.###} µs, hop {HopMicroseconds:0.###} µs, " +
-        $"{Messages} messages ({RanInline} inline), {Switches} switches, {WorkerThreads} worker threads";
+        $"{Messages} messages ({RanInline} inline), {Switches} switches, {WorkerThreads} worker threads, {Revocations} revocations";
 }
