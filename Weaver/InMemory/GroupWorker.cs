@@ -24,15 +24,16 @@ sealed class GroupWorker
     const int MaxCooldown = 1 << 16;
 
     readonly InMemoryTransport transport;
-    readonly GroupExecutor executor;
+    GroupExecutor? executor;
     readonly int capacity;
     readonly object gate = new();
     Thread? thread;
-    // The holder's scratch lists: only the holder of the claim touches them.
-    readonly List<Envelope> outgoing = [];
-    readonly List<HandlerFailure> failures = [];
-    List<Envelope> queue = [];
-    List<Envelope> batch = [];
+    // Made with the first message queued (under the lock): a group that only ever runs inline needs none of them, nor
+    // the JIT compiling List<Envelope> at start-up. The worker's scratch lists: only the worker touches them.
+    List<Envelope> outgoing = null!;
+    List<HandlerFailure> failures = null!;
+    List<Envelope> queue = null!;
+    List<Envelope> batch = null!;
     volatile int queued;
     // The claim: 1 while a thread runs this group's messages. Taken by compare-and-swap, so that a sender running a
     // message inline takes no lock; the worker takes and gives it back under the lock, with the queue.
@@ -70,7 +71,7 @@ sealed class GroupWorker
         this.capacity = capacity;
         Index = index;
         Rank = group.Rank;
-        executor = new GroupExecutor(group);
+        Group = group;
         Decision = new RouteDecision(policy);
         asInline = InlineThread.Encode(index, inline: true);
         asQueued = InlineThread.Encode(index, inline: false);
@@ -85,7 +86,11 @@ sealed class GroupWorker
     /// <summary>How many times the worker took the claim back from a source thread that kept it.</summary>
     public long Revocations => Interlocked.Read(ref revocations);
 
-    public GroupInfo Group => executor.Group;
+    public GroupInfo Group { get; }
+
+    // Made when the group first runs a message through it (queued, or nested too deep inline); only the holder of the
+    // claim uses it.
+    GroupExecutor Executor => executor ??= new GroupExecutor(Group);
 
     public RouteDecision Decision { get; }
 
@@ -138,7 +143,8 @@ sealed class GroupWorker
             if (leasedBy == leases) EndLeaseIfIdle(leases);
             return false;
         }
-        if (from == 0 && !Pipeline.MayPostFromSourceWithoutDrain(stage))
+        // The join rule (a call) only when the stage has a barrier or the source did not post to it since its last drain.
+        if (from == 0 && (stage.Barriers.Length != 0 || !stage.PostedSinceDrain) && !Pipeline.MayPostFromSourceWithoutDrain(stage))
         {
             // The join rule wants a drain first, which must not wait while this thread keeps claims; on the source no
             // handler runs, so every claim it keeps is idle.
@@ -259,7 +265,7 @@ sealed class GroupWorker
         {
             List<Envelope> sent = [];
             List<HandlerFailure> failed = [];
-            executor.Execute(message, sent, failed);
+            Executor.Execute(message, sent, failed);
             foreach (var next in sent) transport.Dispatch(this, next);
             if (failed.Count > 0) transport.Failed(failed);
         }
@@ -279,6 +285,7 @@ sealed class GroupWorker
         var start = sample ? Stopwatch.GetTimestamp() : 0;
         lock (gate)
         {
+            if (queue is null) (queue, batch, outgoing, failures) = ([], [], [], []);
             while (mayBlock && queue.Count >= capacity && !stopping)
             {
                 // Nothing this thread waits for may wait for a claim it keeps.
@@ -354,12 +361,12 @@ sealed class GroupWorker
             if (meter.ShouldSample())
             {
                 var start = Stopwatch.GetTimestamp();
-                executor.Execute(message, outgoing, failures);
+                Executor.Execute(message, outgoing, failures);
                 meter.Add(start, Stopwatch.GetTimestamp());
                 Decision.Update();
             }
             else
-                executor.Execute(message, outgoing, failures);
+                Executor.Execute(message, outgoing, failures);
 
             if (outgoing.Count > 0)
             {

@@ -40,12 +40,17 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
             byGroup = [];
             foreach (var worker in workers) byGroup.Add(worker.Group, worker);
         }
+        // The routes the entry point's description made lead to their group's worker from now on.
+        foreach (var stage in app.Stages)
+            if (stage.Route is { } route)
+                route.Worker = WorkerOf(stage.Group);
     }
 
     /// <summary>
-    /// Gives the Post stubs of <paramref name="stage"/> their route: the static field of its message type (absent in
-    /// assemblies woven before it), set on the stage's first post, from the message's own type, so that start-up
-    /// resolves no type by name. Null when the stage has a route already.
+    /// Gives the Post stubs of <paramref name="stage"/> their route when the app was read from its attributes (a library,
+    /// or an entry point woven before it described itself): the static field of its message type, set by reflection on
+    /// the stage's first post, from the message's own type, so that start-up resolves no type by name. Null when the
+    /// stage has a route already.
     /// </summary>
     internal StageRoute? AddRoute(StageInfo stage, Type messageType)
     {
@@ -54,7 +59,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
             if (stage.Route is not null) return null;
             var route = new StageRoute(stage, WorkerOf(stage.Group));
             messageType.GetField(StageRoute.FieldName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)?.SetValue(null, route);
-            stage.Route = route;
+            stage.SetRoute(route);
             return route;
         }
     }
