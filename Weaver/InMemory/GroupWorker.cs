@@ -51,7 +51,7 @@ sealed class GroupWorker
     // and what ran on it before, and the start of a timed call.
     int nesting;
     InlineThread? holder;
-    int callerContext;
+    long callerContext;
     long sampleStart;
     // The leases of the thread that keeps the claim between direct calls (see Leases), else null. Set by the holder of
     // the claim; taken back to null by compare-and-swap, by the owner (EndLease) or by the worker (TryRevokeLease).
@@ -62,8 +62,8 @@ sealed class GroupWorker
     int cooldown;
     int nextCooldown = FirstCooldown;
     long revocations;
-    readonly int asInline;
-    readonly int asQueued;
+    readonly long asInline;
+    readonly long asQueued;
 
     public GroupWorker(InMemoryTransport transport, GroupInfo group, int index, int capacity, InlinePolicy policy)
     {
@@ -73,8 +73,8 @@ sealed class GroupWorker
         Rank = group.Rank;
         Group = group;
         Decision = new RouteDecision(policy);
-        asInline = InlineThread.Encode(index, inline: true);
-        asQueued = InlineThread.Encode(index, inline: false);
+        asInline = InlineThread.Encode(index, group.Rank, inline: true);
+        asQueued = InlineThread.Encode(index, group.Rank, inline: false);
     }
 
     /// <summary>The group's rank, read by posts from other groups (only downstream may run inline).</summary>
@@ -124,8 +124,7 @@ sealed class GroupWorker
         var from = here.Running;
         if (from != 0)
         {
-            var sender = InlineThread.GroupIndex(from);
-            if (sender == Index)
+            if (InlineThread.GroupIndex(from) == Index)
             {
                 // The group's own post, from its handler called directly on this thread: a nested call, as unwoven.
                 if (!InlineThread.RunsInline(from) || nesting >= MaxInlineNesting) return false;
@@ -134,7 +133,7 @@ sealed class GroupWorker
             }
             // Only downstream: the holder of a group then only ever waits on groups of higher rank, which never wait on
             // it, so claims cannot deadlock, and an inline chain is at most as deep as the stage graph.
-            if (transport.RankOf(sender) >= Rank) return false;
+            if (InlineThread.Rank(from) >= Rank) return false;
         }
         var leases = here.Leases ??= new Leases(transport.GroupCount, sticky: !here.IsWorker);
         if (Decision.RouteForPost() != GroupRoute.Inline)

@@ -85,9 +85,6 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     internal GroupWorker? InlineSender =>
         InlineThread.CurrentIfAny is { Running: var running } && InlineThread.RunsInline(running) ? workers[InlineThread.GroupIndex(running)] : null;
 
-    /// <summary>The rank of the group at <paramref name="index"/>.</summary>
-    internal int RankOf(int index) => workers[index].Rank;
-
     GroupWorker WorkerOf(GroupInfo group)
     {
         if (byGroup is not null) return byGroup[group];

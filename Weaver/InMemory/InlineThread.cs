@@ -18,12 +18,13 @@ sealed class InlineThread
     static InlineThread Create() => current = new InlineThread();
 
     /// <summary>
-    /// What runs on this thread, innermost: 0 on the source, else <see cref="Encode"/> of the group whose
-    /// handler runs, as a direct call from a Post stub (inline) or under its executor on a worker. A post needs it to know
-    /// its sender: the rank rule and the order per sender depend on it. A number, not a reference: a direct call writes
-    /// it twice, and a reference written into an object costs a GC write barrier each time.
+    /// What runs on this thread, innermost: 0 on the source, else <see cref="Encode"/> of the group whose handler runs, as
+    /// a direct call from a Post stub (inline) or under its executor on a worker. A post needs it to know its sender: the
+    /// rank rule and the order per sender depend on it. A number, not a reference: a direct call writes it twice, and a
+    /// reference written into an object costs a GC write barrier each time; and the sender's rank is in it, so that the
+    /// rank rule reads no other object.
     /// </summary>
-    public int Running;
+    public long Running;
 
     /// <summary>The claims this thread keeps, made on its first claim.</summary>
     public Leases? Leases;
@@ -31,22 +32,25 @@ sealed class InlineThread
     /// <summary>A group's worker thread: its leases end with each message it runs (see <see cref="InMemory.Leases.Sticky"/>).</summary>
     public bool IsWorker;
 
-    /// <summary>The value of <see cref="Running"/> while a handler of group <paramref name="index"/> runs.</summary>
-    public static int Encode(int index, bool inline) => (index + 1) << 1 | (inline ? 1 : 0);
+    /// <summary>The value of <see cref="Running"/> while a handler of group <paramref name="index"/> (of <paramref name="rank"/>) runs.</summary>
+    public static long Encode(int index, int rank, bool inline) => (long)rank << 32 | (uint)(index + 1) << 1 | (inline ? 1u : 0u);
 
     /// <summary>The index of the group in <paramref name="running"/> (not 0).</summary>
-    public static int GroupIndex(int running) => (running >> 1) - 1;
+    public static int GroupIndex(long running) => (int)((uint)running >> 1) - 1;
+
+    /// <summary>The rank of the group in <paramref name="running"/> (not 0).</summary>
+    public static int Rank(long running) => (int)(running >> 32);
 
     /// <summary>Whether the group in <paramref name="running"/> runs as a direct call.</summary>
-    public static bool RunsInline(int running) => (running & 1) != 0;
+    public static bool RunsInline(long running) => (running & 1) != 0;
 
     /// <summary>Sets what runs on this thread; returns what ran before, for <see cref="Restore"/>.</summary>
-    public int Enter(int running)
+    public long Enter(long running)
     {
         var saved = Running;
         Running = running;
         return saved;
     }
 
-    public void Restore(int saved) => Running = saved;
+    public void Restore(long saved) => Running = saved;
 }
