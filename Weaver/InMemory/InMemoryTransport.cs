@@ -72,9 +72,14 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     /// <summary>Queues a message for its group, from the source (<paramref name="sender"/> null) or from a group.</summary>
     internal void Dispatch(GroupWorker? sender, Envelope message)
     {
-        if (message.Stage.CopyArguments)
-            message = message with { Message = MessageCodec.Clone(message.Message) };
         var target = WorkerOf(message.Stage.Group);
+        if (message.Stage.CopyArguments)
+        {
+            // Every copy timed: it costs far more than the two timestamps.
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            message = message with { Message = MessageCodec.Clone(message.Message) };
+            target.Decision.CopyCost.Add(start, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
         target.Enqueue(message, mayBlock: sender is null || sender.Group.Rank < target.Group.Rank);
     }
 
