@@ -166,7 +166,7 @@ sealed class GroupWorker
         }
         else
         {
-            if (!TryClaimIdle()) return false;
+            if (!TryClaimIdle() && !TryTakeIdleLease()) return false;
             // Busy before the lease is visible: a worker that sees the lease also sees the flag.
             leases.Busy[Index] = 1;
             if (leases.Sticky && cooldown > 0)
@@ -240,10 +240,43 @@ sealed class GroupWorker
         Interlocked.MemoryBarrierProcessWide();
         var spinner = new SpinWait();
         while (Volatile.Read(ref owner.Busy[Index]) != 0) spinner.SpinOnce();
+        Revoked();
+        return true;
+    }
+
+    /// <summary>
+    /// A sender that finds the claim kept by a source thread's lease takes it over when the owner does not run the group
+    /// now (the handshake of <see cref="TryRevokeLease"/>, without waiting: when the owner runs it, the lease is given
+    /// back), rather than queue behind a claim nobody uses: a group fed by the source and by a worker keeps running
+    /// inline. True when this thread holds the claim, the group's queue empty.
+    /// </summary>
+    bool TryTakeIdleLease()
+    {
+        var owner = Volatile.Read(ref leasedBy);
+        if (owner is not { Sticky: true } || queued != 0 || Interlocked.CompareExchange(ref leasedBy, null, owner) != owner) return false;
+        Interlocked.MemoryBarrierProcessWide();
+        if (Volatile.Read(ref owner.Busy[Index]) != 0)
+        {
+            // Only a holder of the claim sets a lease, and the claim is the owner's: nobody else can have set one since.
+            Volatile.Write(ref leasedBy, owner);
+            return false;
+        }
+        Revoked();
+        // What was queued meanwhile runs first, on the worker.
+        if (queued != 0)
+        {
+            Release();
+            return false;
+        }
+        return true;
+    }
+
+    // The lease was taken from its owner; the taker holds the claim.
+    void Revoked()
+    {
         cooldown = nextCooldown;
         nextCooldown = Math.Min(2 * nextCooldown, MaxCooldown);
         Interlocked.Increment(ref revocations);
-        return true;
     }
 
     /// <summary>
