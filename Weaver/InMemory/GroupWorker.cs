@@ -61,6 +61,9 @@ sealed class GroupWorker
     // post, not a process-wide barrier a switch. Claim holder only.
     int cooldown;
     int nextCooldown = FirstCooldown;
+    // The lease is kept beyond its owner's call (a source thread's, out of its cooldown). Set with the lease; read by
+    // senders deciding whether to take it over (a stale value only costs or skips an attempt: the handshake decides).
+    volatile bool leaseOutlivesCall;
     long revocations;
     readonly long asInline;
     readonly long asQueued;
@@ -169,11 +172,13 @@ sealed class GroupWorker
             if (!TryClaimIdle() && !TryTakeIdleLease()) return false;
             // Busy before the lease is visible: a worker that sees the lease also sees the flag.
             leases.Busy[Index] = 1;
-            if (leases.Sticky && cooldown > 0)
+            var cooling = leases.Sticky && cooldown > 0;
+            if (cooling)
             {
                 cooldown--;
                 leases.EndWithCall = true;
             }
+            leaseOutlivesCall = leases.Sticky && !cooling;
             Volatile.Write(ref leasedBy, leases);
             leases.Add(this);
         }
@@ -226,12 +231,12 @@ sealed class GroupWorker
     }
 
     /// <summary>
-    /// The worker takes the claim back from a source thread that keeps it between posts and may not post again for a
-    /// long time (it reads a file, waits for input, or ended). The lease is cleared first; a process-wide barrier then
+    /// The worker, or a sender, takes the claim from a source thread that keeps it between posts and may not post again
+    /// for a long time (it posts elsewhere, reads a file, waits for input, or ended). The lease is cleared first; a process-wide barrier then
     /// makes every thread's writes visible (what <c>FlushProcessWriteBuffers</c> does), so the owner's busy flag read
     /// after it is exact: either the owner set it before the barrier and the worker waits until its handler returned,
     /// or it sets it after and then sees the lease gone and backs off (<see cref="TryEnterInline"/>). That barrier is
-    /// what lets the owner's every post go without a fence. True when the worker holds the claim.
+    /// what lets the owner's every post go without a fence. True when this thread holds the claim.
     /// </summary>
     bool TryRevokeLease()
     {
@@ -245,23 +250,16 @@ sealed class GroupWorker
     }
 
     /// <summary>
-    /// A sender that finds the claim kept by a source thread's lease takes it over when the owner does not run the group
-    /// now (the handshake of <see cref="TryRevokeLease"/>, without waiting: when the owner runs it, the lease is given
-    /// back), rather than queue behind a claim nobody uses: a group fed by the source and by a worker keeps running
-    /// inline. True when this thread holds the claim, the group's queue empty.
+    /// A sender that finds the claim kept by a source thread's lease takes it over (<see cref="TryRevokeLease"/>, waiting
+    /// as the worker does while the owner runs the group) rather than queue behind a claim nobody uses: a group fed by
+    /// the source and by a worker keeps running inline. The wait cannot close a cycle: a sender only waits on a group of
+    /// higher rank than any it runs (the rank rule), and the owner, inside that group, only on groups higher still. True
+    /// when this thread holds the claim, the group's queue empty.
     /// </summary>
     bool TryTakeIdleLease()
     {
-        var owner = Volatile.Read(ref leasedBy);
-        if (owner is not { Sticky: true } || queued != 0 || Interlocked.CompareExchange(ref leasedBy, null, owner) != owner) return false;
-        Interlocked.MemoryBarrierProcessWide();
-        if (Volatile.Read(ref owner.Busy[Index]) != 0)
-        {
-            // Only a holder of the claim sets a lease, and the claim is the owner's: nobody else can have set one since.
-            Volatile.Write(ref leasedBy, owner);
-            return false;
-        }
-        Revoked();
+        // Only a lease kept between calls: one that ends with its owner's call is given back soon without a barrier.
+        if (queued != 0 || !leaseOutlivesCall || !TryRevokeLease()) return false;
         // What was queued meanwhile runs first, on the worker.
         if (queued != 0)
         {
