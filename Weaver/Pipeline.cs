@@ -1,5 +1,6 @@
 using Weaving.Execution;
 using Weaving.InMemory;
+using Weaving.Woven;
 
 namespace Weaving;
 
@@ -39,13 +40,19 @@ public static class Pipeline
         }
     }
 
-    /// <summary>Called first by a woven entry point: starts the in-memory transport unless a host set one.</summary>
-    public static void StartSource(Type entryType)
+    /// <summary>Called first by an entry point woven before it described itself: as <see cref="StartSource(Type, WovenAppDescription)"/>,
+    /// from the assembly's attributes.</summary>
+    public static void StartSource(Type entryType) =>
+        StartSource(WovenApp.TryLoad(entryType.Assembly) ?? throw new InvalidOperationException($"{entryType.Assembly.GetName().Name} is not woven."));
+
+    /// <summary>Called first by a woven entry point, with its description: starts the in-memory transport unless a host set one.</summary>
+    public static void StartSource(Type entryType, WovenAppDescription description) =>
+        StartSource(WovenApp.Load(entryType.Assembly, description));
+
+    static void StartSource(WovenApp woven)
     {
         lock (gate)
         {
-            var woven = WovenApp.TryLoad(entryType.Assembly)
-                ?? throw new InvalidOperationException($"{entryType.Assembly.GetName().Name} is not woven.");
             EnsureStarted(woven);
             MessageId.NewRun(out run);
             Interlocked.Exchange(ref nextSequence, 0);
@@ -103,10 +110,10 @@ public static class Pipeline
     /// under a broker transport (the route is null), and whenever the post must become a message for <see cref="Post"/>.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public static bool TryRunInline(StageRoute? route) => route is not null && route.Worker.TryEnterInline(route.Stage);
+    public static bool TryRunInline(StageRoute? route) => route?.Worker is { } worker && worker.TryEnterInline(route.Stage);
 
     /// <summary>After a direct call that <see cref="TryRunInline"/> allowed, whether the handler returned or threw.</summary>
-    public static void InlineReturned(StageRoute route) => route.Worker.ExitInline();
+    public static void InlineReturned(StageRoute route) => route.Worker!.ExitInline();
 
     /// <summary>A handler called directly by its Post stub threw: its message fails (rule 5 of the ordering contract).</summary>
     public static void InlineFailed(Exception exception, StageRoute route)
@@ -139,7 +146,7 @@ public static class Pipeline
         }
 
         // From a handler that runs inline: sent now, its group the sender. From one under an executor: handed to it.
-        if (InMemoryTransport.InlineSender is { } sender)
+        if (transport is InMemoryTransport { InlineSender: { } sender })
         {
             sender.PostFromInline(new Envelope(stage, message, NextSourceId()));
             return;

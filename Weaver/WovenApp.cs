@@ -18,21 +18,18 @@ public sealed class WovenApp
     readonly Dictionary<string, StageInfo> stagesByName;
     readonly Dictionary<string, GroupInfo> groupsByName;
 
-    WovenApp(Assembly assembly, WovenAssemblyAttribute woven)
+    WovenApp(Assembly assembly, string buildHash, string runtimeVersion, List<GroupInfo> groups, List<StageDeclaration> declared)
     {
         Assembly = assembly;
         Name = assembly.GetName().Name!;
-        BuildHash = woven.BuildHash;
-        RuntimeVersion = woven.RuntimeVersion;
+        BuildHash = buildHash;
+        RuntimeVersion = runtimeVersion;
 
-        var groups = new List<GroupInfo>();
-        foreach (var g in assembly.GetCustomAttributes<WovenGroupAttribute>()) groups.Add(new GroupInfo(g.Name, g.Rank, g.OwnsState));
         groups.Sort((a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : string.CompareOrdinal(a.Name, b.Name));
         Groups = groups;
         groupsByName = new Dictionary<string, GroupInfo>(StringComparer.Ordinal);
         foreach (var group in groups) groupsByName.Add(group.Name, group);
 
-        var declared = new List<WovenStageAttribute>(assembly.GetCustomAttributes<WovenStageAttribute>());
         declared.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         var stages = new List<StageInfo>();
         stagesByName = new Dictionary<string, StageInfo>(StringComparer.Ordinal);
@@ -41,7 +38,8 @@ public sealed class WovenApp
             if (!groupsByName.TryGetValue(s.Group, out var group))
                 throw new InvalidOperationException($"{Name}: stage '{s.Name}' names group '{s.Group}', which the assembly does not declare. The woven assembly is damaged; rebuild it.");
             var stage = new StageInfo(s.Name, group, assembly, s.MessageTypeName, s.MessageType, s.CopyArguments, s.BarrierAfter)
-                { Kind = s.Kind, SeedNames = s.Seeds };
+                { Kind = s.Kind, SeedNames = s.Seeds, Route = s.Route };
+            if (s.Route is { } route) route.Stage = stage;
             group.AddStage(stage);
             stages.Add(stage);
             stagesByMessageType.Add(s.MessageTypeName, stage);
@@ -50,6 +48,15 @@ public sealed class WovenApp
         Stages = stages;
         foreach (var stage in stages)
             stage.ResolveBarriers(stagesByName);
+    }
+
+    static WovenApp FromAttributes(Assembly assembly, WovenAssemblyAttribute woven)
+    {
+        var groups = new List<GroupInfo>();
+        foreach (var g in assembly.GetCustomAttributes<WovenGroupAttribute>()) groups.Add(new GroupInfo(g.Name, g.Rank, g.OwnsState));
+        var stages = new List<StageDeclaration>();
+        foreach (var s in assembly.GetCustomAttributes<WovenStageAttribute>()) stages.Add(StageDeclaration.Of(s));
+        return new WovenApp(assembly, woven.BuildHash, woven.RuntimeVersion, groups, stages);
     }
 
     public Assembly Assembly { get; }
@@ -67,15 +74,41 @@ public sealed class WovenApp
         {
             if (loaded.TryGetValue(assembly, out var app)) return app;
             var woven = assembly.GetCustomAttribute<WovenAssemblyAttribute>();
-            app = woven is null ? null : new WovenApp(assembly, woven);
+            app = woven is null ? null : FromAttributes(assembly, woven);
             loaded.Add(assembly, app);
             return app;
         }
     }
 
+    /// <summary>
+    /// The woven app in <paramref name="assembly"/>, from the <paramref name="description"/> its entry point built (the
+    /// same as its attributes say), or the one already loaded for it (a host read its attributes, or this is not the
+    /// entry point's first run in the process).
+    /// </summary>
+    public static WovenApp Load(Assembly assembly, WovenAppDescription description)
+    {
+        lock (loaded)
+        {
+            if (loaded.TryGetValue(assembly, out var app) && app is not null)
+            {
+                // The entry point stored this description's routes in its message types: they lead where the app's do.
+                foreach (var declared in description.Stages)
+                    if (declared.Route is { } route && app.FindStage(declared.Name) is { } stage)
+                        (route.Stage, route.Worker) = (stage, stage.Route?.Worker);
+                return app;
+            }
+            app = new WovenApp(assembly, description.BuildHash, description.RuntimeVersion, description.Groups, description.Stages);
+            loaded[assembly] = app;
+            return app;
+        }
+    }
+
     /// <summary>Version of this runtime, as the weaver records it in woven assemblies.</summary>
-    public static string CurrentRuntimeVersion { get; } =
+    public static string CurrentRuntimeVersion => currentRuntimeVersion ??=
         typeof(WovenApp).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+
+    // On demand: only hosts compare versions, and a program started in memory need not pay for the assembly's name.
+    static string? currentRuntimeVersion;
 
     public StageInfo StageOf(Type messageType) =>
         messageType.Assembly == Assembly && stagesByMessageType.TryGetValue(messageType.FullName!, out var stage)
@@ -132,8 +165,11 @@ public sealed class StageInfo(string name, GroupInfo group, Assembly assembly, s
     StageInfo[] barriers = [];
     internal StageInfo[] Barriers => barriers;
 
-    /// <summary>Where the in-memory transport runs this stage's posts; set on the stage's first post (see Pipeline.Post).</summary>
-    internal volatile StageRoute? Route;
+    /// <summary>Where the in-memory transport runs this stage's posts: made by the entry point's description, or on the
+    /// stage's first post (see Pipeline.Post).</summary>
+    internal StageRoute? Route { get => route; init => route = value; }
+    volatile StageRoute? route;
+    internal void SetRoute(StageRoute value) => route = value;
     /// <summary>A handler's stage, or one that exchanges state with the source.</summary>
     public StageKind Kind { get; init; }
     /// <summary>Seed stages to send before the source's first post here in a run, when groups run in other processes.</summary>

@@ -142,6 +142,95 @@ public sealed partial class InlineContractTests
         }
     }
 
+    [TestMethod]
+    [DataRow("adaptive")]
+    [DataRow("always")]
+    public void A_source_thread_that_keeps_a_claim_and_stops_posting_does_not_hold_up_another_threads_posts(string policy)
+    {
+        // A source thread keeps the claim of a cheap group it posts to from one post to the next (no atomic operation a
+        // post). This one posts, then waits without draining. Another thread's posts to the same group find the claim
+        // kept: unless the lease is taken from its idle owner (by that sender, or by the group's worker once a message
+        // queued), they never run and the drain in Report waits forever.
+        const int moves = 1000;
+        var (context, receive, report) = LoadLibrary(policy);
+        using var posted = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var keeper = new Thread(() =>
+        {
+            receive("kept", moves);
+            posted.Set();
+            release.Wait();
+        }) { IsBackground = true };
+        keeper.Start();
+        Assert.IsTrue(posted.Wait(TimeSpan.FromMinutes(1)), "the first thread's posts did not return");
+
+        string? result = null;
+        var other = new Thread(() =>
+        {
+            receive("other", moves);
+            result = report();
+        }) { IsBackground = true };
+        other.Start();
+        var finished = other.Join(TimeSpan.FromMinutes(1));
+        release.Set();
+
+        Assert.IsTrue(finished, $"WEAVING_INLINE={policy}: the second thread's posts never ran while the first kept the group's claim.");
+        Assert.AreEqual($"{2 * moves} moves; kept={moves}, other={moves}", result, $"WEAVING_INLINE={policy}");
+        var group = Statistics(context).Single();
+        Assert.IsTrue(Count(group, "RanInline") >= moves, $"the first thread's posts should have run inline: {group}");
+        Assert.IsTrue(Count(group, "Revocations") >= 1, $"the claim should have been taken from the first thread: {group}");
+    }
+
+    [TestMethod]
+    public void A_post_that_runs_inline_allocates_nothing_on_the_posting_thread()
+    {
+        // Forced inline, the library's stage called from a thread of the test: after a warm-up (the JIT, the route, the
+        // thread's leases), a million posts. A message, a closure or a boxed value per post would be megabytes.
+        const int posts = 1_000_000;
+        var (_, receive, _) = LoadLibrary("always");
+        receive("item", 10_000);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        receive("item", posts);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.IsTrue(allocated < 1024, $"{allocated} bytes allocated for {posts} posts that ran inline");
+    }
+
+    static (AssemblyLoadContext Context, Action<string, int> Receive, Func<string> Report) LoadLibrary(string policy)
+    {
+        var library = Fixtures.Get("StageLibrary");
+        var previous = Environment.GetEnvironmentVariable("WEAVING_INLINE");
+        // Read when the library's runtime starts, on its first post: made here, on the warm-up post of each caller.
+        Environment.SetEnvironmentVariable("WEAVING_INLINE", policy);
+        try
+        {
+            var context = new LibraryContext(library.WovenDll);
+            var inventory = context.LoadFromAssemblyPath(library.WovenDll).GetType("Inventory", throwOnError: true)!;
+            var receive = inventory.GetMethod("Receive", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Action<string, int>>();
+            var report = inventory.GetMethod("Report", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<Func<string>>();
+            // Starts the runtime under the policy; the drain in Report gives back the claim this thread kept.
+            receive("warm-up", 1);
+            report();
+            inventory.GetMethod("Reset", BindingFlags.Public | BindingFlags.Static)!.Invoke(null, null);
+            return (context, receive, report);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("WEAVING_INLINE", previous);
+        }
+    }
+
+    // The in-memory runtime's statistics in a load context of its own (GroupStatistics of its own Weaver.dll).
+    static IEnumerable<object> Statistics(AssemblyLoadContext context)
+    {
+        var pipeline = context.Assemblies.Single(a => a.GetName().Name == "Weaver").GetType("Weaving.Pipeline", throwOnError: true)!;
+        var transport = pipeline.GetProperty("Transport")!.GetValue(null)!;
+        return ((System.Collections.IEnumerable)transport.GetType().GetProperty("Statistics")!.GetValue(transport)!).Cast<object>();
+    }
+
+    static long Count(object statistics, string property) => (long)statistics.GetType().GetProperty(property)!.GetValue(statistics)!;
+
     sealed class LibraryContext(string path) : AssemblyLoadContext("StageLibrary " + Guid.NewGuid())
     {
         readonly AssemblyDependencyResolver resolver = new(path);

@@ -39,6 +39,7 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         if (plan.EntryPoint is not null && plan.Stages.Count > 0) WrapEntryPoint(plan.EntryPoint);
         RemoveWeavingAttributes();
         WriteAssemblyAttributes(buildHash);
+        if (describe is not null) WriteDescription(describe);
         module.Resources.Add(new EmbeddedResource("Weaving.stages.json", ManifestResourceAttributes.Public, stageMapJson));
     }
 
@@ -416,9 +417,15 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
         body.SimplifyMacros();
         var il = body.GetILProcessor();
         var first = body.Instructions[0];
-        // Start first; branches to the old first instruction keep skipping the start, which is what they meant.
+        // Start first, with the app's description; branches to the old first instruction keep skipping the start, which
+        // is what they meant.
+        describe = new MethodDefinition("<Weaving>Describe", MethodAttributes.Assembly | MethodAttributes.Static | MethodAttributes.HideBySig,
+            runtime.WovenAppDescription);
+        runtime.MarkGenerated(describe);
+        main.DeclaringType.Methods.Add(describe);
         il.InsertBefore(first, il.Create(OpCodes.Ldtoken, main.DeclaringType));
         il.InsertBefore(first, il.Create(OpCodes.Call, runtime.GetTypeFromHandle));
+        il.InsertBefore(first, il.Create(OpCodes.Call, describe));
         il.InsertBefore(first, il.Create(OpCodes.Call, runtime.StartSource));
 
         // Every return drains first. A ret is never inside a protected block, so a branch to the end is valid;
@@ -659,6 +666,70 @@ public sealed class Rewriter(ModuleDefinition module, WeavingPlan plan, RuntimeR
                 attribute.Properties.Add(new CustomAttributeNamedArgument("Seeds", new CustomAttributeArgument(stringArray,
                     stage.Seeds.Select(g => new CustomAttributeArgument(module.TypeSystem.String, SnapshotStageName(g, seed: true))).ToArray())));
             attributes.Add(attribute);
+        }
+    }
+
+    // The entry point's description of the app, filled from the assembly attributes once they are written (WriteDescription).
+    MethodDefinition? describe;
+
+    // The assembly attributes again, as code that builds a WovenAppDescription: a program started in memory then reads
+    // no custom attribute (the runtime's largest start-up cost). Written from the attributes themselves, so the two agree.
+    void WriteDescription(MethodDefinition method)
+    {
+        var il = method.Body.GetILProcessor();
+        var attributes = module.Assembly.CustomAttributes;
+        var routeFields = messageTypes.Values.Distinct()
+            .Select(t => (Name: t.FullName.Replace('/', '+'), Field: t.Fields.FirstOrDefault(f => f.IsStatic && f.Name == runtime.StageRouteFieldName)))
+            .Where(t => t.Field is not null)
+            .ToDictionary(t => t.Name, t => t.Field!);
+        var woven = attributes.First(a => a.Constructor.FullName == runtime.WovenAssemblyConstructor.FullName);
+        il.Emit(OpCodes.Ldstr, (string)woven.ConstructorArguments[0].Value);
+        il.Emit(OpCodes.Ldstr, (string)woven.ConstructorArguments[1].Value);
+        il.Emit(OpCodes.Newobj, runtime.WovenAppDescriptionConstructor);
+        foreach (var attribute in attributes)
+        {
+            var arguments = attribute.ConstructorArguments;
+            if (attribute.Constructor.FullName == runtime.WovenGroupConstructor.FullName)
+            {
+                il.Emit(OpCodes.Dup);
+                il.Emit(OpCodes.Ldstr, (string)arguments[0].Value);
+                il.Emit(OpCodes.Ldc_I4, (int)arguments[1].Value);
+                il.Emit(OpCodes.Ldc_I4, (bool)arguments[2].Value ? 1 : 0);
+                il.Emit(OpCodes.Call, runtime.DescribeGroup);
+            }
+            else if (attribute.Constructor.FullName == runtime.WovenStageConstructor.FullName)
+            {
+                CustomAttributeArgument? Named(string name) =>
+                    attribute.Properties.Where(p => p.Name == name).Select(p => (CustomAttributeArgument?)p.Argument).FirstOrDefault();
+                il.Emit(OpCodes.Dup);
+                il.Emit(OpCodes.Ldstr, (string)arguments[0].Value);
+                il.Emit(OpCodes.Ldstr, (string)arguments[1].Value);
+                il.Emit(OpCodes.Ldstr, (string)arguments[2].Value);
+                il.Emit(OpCodes.Ldc_I4, (bool)arguments[3].Value ? 1 : 0);
+                StringArray(il, (CustomAttributeArgument[])arguments[4].Value);
+                il.Emit(OpCodes.Ldc_I4, Named("Kind") is { } kind ? (int)kind.Value : 0);
+                StringArray(il, Named("Seeds") is { } seeds ? (CustomAttributeArgument[])seeds.Value : []);
+                il.Emit(OpCodes.Call, runtime.DescribeStage);
+                // A handler's stage: its route goes into its message type, where the Post stubs read it.
+                if (routeFields.TryGetValue((string)arguments[2].Value, out var route)) il.Emit(OpCodes.Stsfld, route);
+                else il.Emit(OpCodes.Pop);
+            }
+        }
+        il.Emit(OpCodes.Ret);
+        method.Body.OptimizeMacros();
+        touched.Add(method);
+    }
+
+    void StringArray(ILProcessor il, CustomAttributeArgument[] items)
+    {
+        il.Emit(OpCodes.Ldc_I4, items.Length);
+        il.Emit(OpCodes.Newarr, module.TypeSystem.String);
+        for (var i = 0; i < items.Length; i++)
+        {
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Ldc_I4, i);
+            il.Emit(OpCodes.Ldstr, (string)items[i].Value);
+            il.Emit(OpCodes.Stelem_Ref);
         }
     }
 

@@ -29,7 +29,11 @@ public sealed class RuntimeReferences
         InlineFailed = Method("Weaving.Pipeline", "InlineFailed", 2);
         StageRouteFieldName = findType("Weaving.StageRoute").Fields.First(f => f.Name == "FieldName").Constant as string ?? "<Route>";
         Exception = Type("System.Exception");
-        StartSource = Method("Weaving.Pipeline", "StartSource", 1);
+        StartSource = Method("Weaving.Pipeline", "StartSource", 2);
+        WovenAppDescription = Type("Weaving.Woven.WovenAppDescription");
+        WovenAppDescriptionConstructor = Constructor("Weaving.Woven.WovenAppDescription", 2);
+        DescribeGroup = Method("Weaving.Woven.WovenAppDescription", "Group", 3);
+        DescribeStage = Method("Weaving.Woven.WovenAppDescription", "Stage", 7);
         FinishSourceVoid = Method("Weaving.Pipeline", "FinishSource", 0);
         FinishSourceInt = Method("Weaving.Pipeline", "FinishSource", 1);
         WovenAssemblyConstructor = Constructor("Weaving.Woven.WovenAssemblyAttribute", 2);
@@ -68,7 +72,12 @@ public sealed class RuntimeReferences
     public MethodReference InlineReturned { get; }
     public MethodReference InlineFailed { get; }
     public TypeReference Exception { get; }
+    /// <summary>Pipeline.StartSource(Type, WovenAppDescription).</summary>
     public MethodReference StartSource { get; }
+    public TypeReference WovenAppDescription { get; }
+    public MethodReference WovenAppDescriptionConstructor { get; }
+    public MethodReference DescribeGroup { get; }
+    public MethodReference DescribeStage { get; }
     public MethodReference FinishSourceVoid { get; }
     public MethodReference FinishSourceInt { get; }
     public MethodReference WovenAssemblyConstructor { get; }

@@ -4,18 +4,24 @@ namespace Weaving.InMemory;
 
 /// <summary>
 /// A running estimate of what something costs, in stopwatch ticks, from timed samples (see <see cref="Add"/>). Measuring
-/// every call would cost more than the smallest handlers (two timestamps are about 40 ns), so callers time one call in
-/// <see cref="SampleEvery"/>, and the first <see cref="Warmup"/> calls but the first two, so that an estimate exists early.
+/// every call would cost more than the smallest handlers (two timestamps are tens of nanoseconds), so callers time one
+/// call in <see cref="SampleEvery"/>, one in <see cref="SampleEveryCheap"/> while a call costs less than
+/// <see cref="CheapTicks"/> (the timestamps then stay under a nanosecond a call), every call after a sample more than twice
+/// the estimate (so that a cost that grew is caught up with in a few calls, not a few thousand), and the first
+/// <see cref="Warmup"/> calls but the first two, so that an estimate exists early.
 /// Updates take no lock: two senders timing hand-offs to one group at once may lose a sample, and a reader may see the
 /// estimate a few samples late; either only delays a decision by a few messages.
 /// </summary>
 sealed class CostMeter(double initialTicks)
 {
     public const int SampleEvery = 16;
+    public const int SampleEveryCheap = 256;
     const int Warmup = 8;
+    static readonly double CheapTicks = TicksFromMicroseconds(0.25);
 
     double estimate = initialTicks;
-    long calls;
+    // Calls left until the next timed one; the first two are not timed: they pay for the JIT.
+    int countdown = 3;
     long samples;
     long lastSampled;
 
@@ -28,12 +34,12 @@ sealed class CostMeter(double initialTicks)
     /// <summary>The estimate, in stopwatch ticks.</summary>
     public double Ticks => Volatile.Read(ref estimate);
 
-
-    /// <summary>True when this call should be timed. Never the first two: they pay for the JIT.</summary>
+    /// <summary>True when this call should be timed.</summary>
     public bool ShouldSample()
     {
-        var n = calls++;
-        return n >= 2 && (n < Warmup || n % SampleEvery == 0);
+        if (--countdown > 0) return false;
+        countdown = samples < Warmup ? 1 : estimate < CheapTicks ? SampleEveryCheap : SampleEvery;
+        return true;
     }
 
     /// <summary>Adds the sample of a call timed from <paramref name="start"/> to <paramref name="end"/> (stopwatch timestamps).</summary>
@@ -44,8 +50,9 @@ sealed class CostMeter(double initialTicks)
         // The first sample replaces the prior. Then down at once, up by doubling: a thread preempted in the middle of a
         // timed call makes a sample far too long (on a busy machine, milliseconds for a call of nanoseconds), never too
         // short; so a shorter sample is believed at once, a longer one at most doubles the estimate, and the next
-        // ordinary sample undoes that. A cost that really grew is caught up with in a few samples.
+        // call, timed too, undoes that. A cost that really grew is caught up with in a few calls.
         var next = samples == 0 || ticks <= m ? ticks : Math.Min(ticks, 2 * m);
+        if (samples != 0 && ticks > 2 * m) countdown = 1;
         Volatile.Write(ref estimate, next);
         Volatile.Write(ref samples, samples + 1);
         Volatile.Write(ref lastSampled, end);

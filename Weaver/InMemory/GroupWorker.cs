@@ -20,17 +20,20 @@ sealed class GroupWorker
     // Posts of a group to itself from an inline handler nest as direct calls (as in the unwoven program) this deep; a
     // longer chain goes on through the executor, which runs it depth first without growing the stack.
     const int MaxInlineNesting = 64;
+    const int FirstCooldown = 64;
+    const int MaxCooldown = 1 << 16;
 
     readonly InMemoryTransport transport;
-    readonly GroupExecutor executor;
+    GroupExecutor? executor;
     readonly int capacity;
     readonly object gate = new();
     Thread? thread;
-    // The holder's scratch lists: only the holder of the claim touches them.
-    readonly List<Envelope> outgoing = [];
-    readonly List<HandlerFailure> failures = [];
-    List<Envelope> queue = [];
-    List<Envelope> batch = [];
+    // Made with the first message queued (under the lock): a group that only ever runs inline needs none of them, nor
+    // the JIT compiling List<Envelope> at start-up. The worker's scratch lists: only the worker touches them.
+    List<Envelope> outgoing = null!;
+    List<HandlerFailure> failures = null!;
+    List<Envelope> queue = null!;
+    List<Envelope> batch = null!;
     volatile int queued;
     // The claim: 1 while a thread runs this group's messages. Taken by compare-and-swap, so that a sender running a
     // message inline takes no lock; the worker takes and gives it back under the lock, with the queue.
@@ -44,27 +47,53 @@ sealed class GroupWorker
     long receivedInline;
     long finished;
     long threadsStarted;
-    // The inline holder's bookkeeping (only the holder of the claim touches it): nesting of direct calls, what ran on
-    // this thread before, and the start of a timed call.
+    // The inline holder's bookkeeping (only the holder of the claim touches it): nesting of direct calls, the thread
+    // and what ran on it before, and the start of a timed call.
     int nesting;
-    Running? callerContext;
-    // The thread's leases when this thread keeps the claim between direct calls (see Leases), else null.
-    Leases? leasedBy;
-    readonly Running asInline;
-    readonly Running asQueued;
+    InlineThread? holder;
+    long callerContext;
     long sampleStart;
+    // The leases of the thread that keeps the claim between direct calls (see Leases), else null. Set by the holder of
+    // the claim; taken back to null by compare-and-swap, by the owner (EndLease) or by the worker (TryRevokeLease).
+    Leases? leasedBy;
+    // After the worker revoked a source thread's lease, that many of the next claims end with the sender's outer call
+    // instead of being kept (doubling with each revocation): senders on several threads then pay a compare-and-swap a
+    // post, not a process-wide barrier a switch. Claim holder only.
+    int cooldown;
+    int nextCooldown = FirstCooldown;
+    // The lease is kept beyond its owner's call (a source thread's, out of its cooldown). Set with the lease; read by
+    // senders deciding whether to take it over (a stale value only costs or skips an attempt: the handshake decides).
+    volatile bool leaseOutlivesCall;
+    long revocations;
+    readonly long asInline;
+    readonly long asQueued;
 
-    public GroupWorker(InMemoryTransport transport, GroupInfo group, int capacity, InlinePolicy policy)
+    public GroupWorker(InMemoryTransport transport, GroupInfo group, int index, int capacity, InlinePolicy policy)
     {
         this.transport = transport;
         this.capacity = capacity;
-        executor = new GroupExecutor(group);
+        Index = index;
+        Rank = group.Rank;
+        Group = group;
         Decision = new RouteDecision(policy);
-        asInline = new Running(this, inline: true);
-        asQueued = new Running(this, inline: false);
+        asInline = InlineThread.Encode(index, group.Rank, inline: true);
+        asQueued = InlineThread.Encode(index, group.Rank, inline: false);
     }
 
-    public GroupInfo Group => executor.Group;
+    /// <summary>The group's rank, read by posts from other groups (only downstream may run inline).</summary>
+    public int Rank { get; }
+
+    /// <summary>The group's position in its transport: its slot in every thread's <see cref="Leases.Busy"/>.</summary>
+    public int Index { get; }
+
+    /// <summary>How many times the worker took the claim back from a source thread that kept it.</summary>
+    public long Revocations => Interlocked.Read(ref revocations);
+
+    public GroupInfo Group { get; }
+
+    // Made when the group first runs a message through it (queued, or nested too deep inline); only the holder of the
+    // claim uses it.
+    GroupExecutor Executor => executor ??= new GroupExecutor(Group);
 
     public RouteDecision Decision { get; }
 
@@ -88,52 +117,76 @@ sealed class GroupWorker
     /// <summary>
     /// Called by a Post stub, before it allocates anything: true when the stub may call the handler directly, on this
     /// thread, now; then it must call <see cref="ExitInline"/> after it. True when the group runs inline, the post goes
-    /// downstream (or comes from the source, or is the group's own post from a direct call), and the group is idle.
+    /// downstream (or comes from the source, or is the group's own post from a direct call), and the group is idle or
+    /// this thread keeps its claim. In the steady state of a source posting to cheap groups it keeps their claims, and
+    /// this is plain reads and writes: no atomic operation, no lock, no allocation.
     /// </summary>
     public bool TryEnterInline(StageInfo stage)
     {
-        var from = RunningGroup.Current;
-        if (from is not null)
+        var here = InlineThread.Current;
+        var from = here.Running;
+        if (from != 0)
         {
-            if (from.Group == this)
+            if (InlineThread.GroupIndex(from) == Index)
             {
                 // The group's own post, from its handler called directly on this thread: a nested call, as unwoven.
-                if (!from.Inline || nesting >= MaxInlineNesting) return false;
+                if (!InlineThread.RunsInline(from) || nesting >= MaxInlineNesting) return false;
                 nesting++;
                 return true;
             }
             // Only downstream: the holder of a group then only ever waits on groups of higher rank, which never wait on
             // it, so claims cannot deadlock, and an inline chain is at most as deep as the stage graph.
-            if (from.Group.Group.Rank >= Group.Rank) return false;
+            if (InlineThread.Rank(from) >= Rank) return false;
         }
-        if (Decision.RouteForPost() != GroupRoute.Inline) return false;
-        if (from is not null)
+        var leases = here.Leases ??= new Leases(transport.GroupCount, sticky: !here.IsWorker);
+        if (Decision.RouteForPost() != GroupRoute.Inline)
         {
-            // Inside a handler: the claim is kept until the outer handler returns (a lease), and taken once.
-            var leases = Leases.Current;
-            if (leasedBy != leases)
-            {
-                if (!TryClaimIdle()) return false;
-                leasedBy = leases;
-                leases.Add(this);
-            }
+            // The message will queue: a claim this thread keeps would only make the worker revoke it.
+            if (leasedBy == leases) EndLeaseIfIdle(leases);
+            return false;
         }
-        else if (!TryClaimIdle()) return false;
-        if (from is null && !Pipeline.MayPostFromSourceWithoutDrain(stage))
+        // The join rule (a call) only when the stage has a barrier or the source did not post to it since its last drain.
+        if (from == 0 && (stage.Barriers.Length != 0 || !stage.PostedSinceDrain) && !Pipeline.MayPostFromSourceWithoutDrain(stage))
         {
-            // The join rule wants a drain first, which must not wait while this thread holds a claim. On the source the
-            // thread holds no other claim: give this one back, drain, and try again.
-            Release();
+            // The join rule wants a drain first, which must not wait while this thread keeps claims; on the source no
+            // handler runs, so every claim it keeps is idle.
+            leases.ReleaseAll();
             Pipeline.DrainForJoin();
-            if (!TryClaimIdle()) return false;
-            if (!Pipeline.MayPostFromSourceWithoutDrain(stage))
+            stage.PostedSinceDrain = true;
+        }
+        if (leasedBy == leases)
+        {
+            // Kept from an earlier post. This thread's busy flag first, then the lease again: a worker revoking it clears
+            // the lease first, then reads the flag after a process-wide barrier, so one of the two sees the other.
+            Volatile.Write(ref leases.Busy[Index], 1);
+            if (Volatile.Read(ref leasedBy) != leases || queued != 0)
             {
-                Release();
+                Volatile.Write(ref leases.Busy[Index], 0);
+                // Others' messages wait in the queue: they run first, on the worker; this one queues behind them.
+                if (queued != 0) EndLease(leases);
                 return false;
             }
         }
+        else
+        {
+            if (!TryClaimIdle() && !TryTakeIdleLease()) return false;
+            // Busy before the lease is visible: a worker that sees the lease also sees the flag.
+            leases.Busy[Index] = 1;
+            var cooling = leases.Sticky && cooldown > 0;
+            if (cooling)
+            {
+                cooldown--;
+                leases.EndWithCall = true;
+            }
+            leaseOutlivesCall = leases.Sticky && !cooling;
+            Volatile.Write(ref leasedBy, leases);
+            leases.Add(this);
+        }
         nesting = 1;
-        callerContext = RunningGroup.Enter(asInline);
+        // Compared first: a reference written into an object costs a GC write barrier, and the holder rarely changes.
+        if (holder != here) holder = here;
+        callerContext = from;
+        here.Running = asInline;
         Volatile.Write(ref receivedInline, receivedInline + 1);
         sampleStart = Decision.InlineCost.ShouldSample() ? Stopwatch.GetTimestamp() : 0;
         return true;
@@ -149,29 +202,79 @@ sealed class GroupWorker
             sampleStart = 0;
             Decision.Update();
         }
+        var here = holder!;
         var caller = callerContext;
-        RunningGroup.Restore(caller);
+        here.Running = caller;
         // After everything it sent was counted as received: the drain never sees a gap.
         Volatile.Write(ref finished, finished + 1);
-        if (leasedBy is not null) return;
-        Release();
-        // The outer call of the source: the leases its handlers took end with it.
-        if (caller is null) Leases.CurrentIfAny?.ReleaseAll();
+        var leases = here.Leases!;
+        // Last: from here on a worker revoking the lease may run the group; this thread touches it only through the lease.
+        Volatile.Write(ref leases.Busy[Index], 0);
+        // The outer call of the source: the leases its handlers took end with it, unless the thread keeps them.
+        if (caller == 0 && (!leases.Sticky || leases.EndWithCall)) leases.ReleaseAll();
+        // Others queued behind the lease meanwhile: the worker runs them now, without revoking it.
+        else if (queued != 0) EndLease(leases);
     }
 
-    /// <summary>Ends the lease this thread held on the claim (see <see cref="Leases"/>).</summary>
-    public void EndLease()
+    /// <summary>Ends the lease of <paramref name="leases"/>' thread on the claim, unless the worker revoked it.</summary>
+    public void EndLease(Leases leases)
     {
-        leasedBy = null;
-        Release();
+        if (Interlocked.CompareExchange(ref leasedBy, null, leases) == leases) Release();
     }
 
-    /// <summary>Ends the lease unless a handler of this group runs now on this thread; true when it ended.</summary>
-    public bool EndLeaseIfIdle()
+    /// <summary>Ends the lease unless a handler of this group runs now on this thread; true when it ended (or was revoked).</summary>
+    public bool EndLeaseIfIdle(Leases leases)
     {
-        if (nesting > 0) return false;
-        EndLease();
+        if (Volatile.Read(ref leases.Busy[Index]) != 0) return false;
+        EndLease(leases);
         return true;
+    }
+
+    /// <summary>
+    /// The worker, or a sender, takes the claim from a source thread that keeps it between posts and may not post again
+    /// for a long time (it posts elsewhere, reads a file, waits for input, or ended). The lease is cleared first; a process-wide barrier then
+    /// makes every thread's writes visible (what <c>FlushProcessWriteBuffers</c> does), so the owner's busy flag read
+    /// after it is exact: either the owner set it before the barrier and the worker waits until its handler returned,
+    /// or it sets it after and then sees the lease gone and backs off (<see cref="TryEnterInline"/>). That barrier is
+    /// what lets the owner's every post go without a fence. True when this thread holds the claim.
+    /// </summary>
+    bool TryRevokeLease()
+    {
+        var owner = Volatile.Read(ref leasedBy);
+        if (owner is not { Sticky: true } || Interlocked.CompareExchange(ref leasedBy, null, owner) != owner) return false;
+        Interlocked.MemoryBarrierProcessWide();
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref owner.Busy[Index]) != 0) spinner.SpinOnce();
+        Revoked();
+        return true;
+    }
+
+    /// <summary>
+    /// A sender that finds the claim kept by a source thread's lease takes it over (<see cref="TryRevokeLease"/>, waiting
+    /// as the worker does while the owner runs the group) rather than queue behind a claim nobody uses: a group fed by
+    /// the source and by a worker keeps running inline. The wait cannot close a cycle: a sender only waits on a group of
+    /// higher rank than any it runs (the rank rule), and the owner, inside that group, only on groups higher still. True
+    /// when this thread holds the claim, the group's queue empty.
+    /// </summary>
+    bool TryTakeIdleLease()
+    {
+        // Only a lease kept between calls: one that ends with its owner's call is given back soon without a barrier.
+        if (queued != 0 || !leaseOutlivesCall || !TryRevokeLease()) return false;
+        // What was queued meanwhile runs first, on the worker.
+        if (queued != 0)
+        {
+            Release();
+            return false;
+        }
+        return true;
+    }
+
+    // The lease was taken from its owner; the taker holds the claim.
+    void Revoked()
+    {
+        cooldown = nextCooldown;
+        nextCooldown = Math.Min(2 * nextCooldown, MaxCooldown);
+        Interlocked.Increment(ref revocations);
     }
 
     /// <summary>
@@ -186,18 +289,19 @@ sealed class GroupWorker
             transport.Dispatch(this, message);
             return;
         }
-        var saved = RunningGroup.Enter(asQueued);
+        var here = InlineThread.Current;
+        var saved = here.Enter(asQueued);
         try
         {
             List<Envelope> sent = [];
             List<HandlerFailure> failed = [];
-            executor.Execute(message, sent, failed);
+            Executor.Execute(message, sent, failed);
             foreach (var next in sent) transport.Dispatch(this, next);
             if (failed.Count > 0) transport.Failed(failed);
         }
         finally
         {
-            RunningGroup.Restore(saved);
+            here.Restore(saved);
         }
     }
 
@@ -211,10 +315,11 @@ sealed class GroupWorker
         var start = sample ? Stopwatch.GetTimestamp() : 0;
         lock (gate)
         {
+            if (queue is null) (queue, batch, outgoing, failures) = ([], [], [], []);
             while (mayBlock && queue.Count >= capacity && !stopping)
             {
                 // Nothing this thread waits for may wait for a claim it keeps.
-                if (Leases.CurrentIfAny is { } leases)
+                if (InlineThread.CurrentIfAny?.Leases is { } leases)
                 {
                     Monitor.Exit(gate);
                     try { leases.ReleaseIdle(); }
@@ -278,19 +383,20 @@ sealed class GroupWorker
     /// <summary>Runs one queued message on the worker, which holds the claim, and sends what it posted.</summary>
     void RunQueued(in Envelope message)
     {
-        var saved = RunningGroup.Enter(asQueued);
+        var here = InlineThread.Current;
+        var saved = here.Enter(asQueued);
         try
         {
             var meter = Decision.QueuedCost;
             if (meter.ShouldSample())
             {
                 var start = Stopwatch.GetTimestamp();
-                executor.Execute(message, outgoing, failures);
+                Executor.Execute(message, outgoing, failures);
                 meter.Add(start, Stopwatch.GetTimestamp());
                 Decision.Update();
             }
             else
-                executor.Execute(message, outgoing, failures);
+                Executor.Execute(message, outgoing, failures);
 
             if (outgoing.Count > 0)
             {
@@ -306,15 +412,16 @@ sealed class GroupWorker
         }
         finally
         {
-            RunningGroup.Restore(saved);
+            here.Restore(saved);
         }
         // After everything it sent was counted as received: the drain never sees a gap.
         Volatile.Write(ref finished, finished + 1);
-        Leases.CurrentIfAny?.ReleaseAll();
+        InlineThread.CurrentIfAny?.Leases?.ReleaseAll();
     }
 
     void Work()
     {
+        InlineThread.Current.IsWorker = true;
         while (TakeBatch())
         {
             foreach (ref readonly var message in CollectionsMarshal.AsSpan(batch))
@@ -329,12 +436,14 @@ sealed class GroupWorker
     bool TakeBatch()
     {
         var spins = 0;
+        var revoked = false;
         while (true)
         {
+            var revoke = false;
             lock (gate)
             {
                 if (stopping) return false;
-                if (queue.Count != 0 && (workerHoldsClaim || Interlocked.CompareExchange(ref claim, 1, 0) == 0))
+                if (queue.Count != 0 && (workerHoldsClaim || revoked || Interlocked.CompareExchange(ref claim, 1, 0) == 0))
                 {
                     workerHoldsClaim = true;
                     (queue, batch) = (batch, queue);
@@ -350,17 +459,28 @@ sealed class GroupWorker
                 }
                 if (spins >= SpinsBeforeSleep)
                 {
-                    if (queue.Count == 0 && Decision.Route == GroupRoute.Inline)
+                    // A source thread that keeps the claim hands it over at its next post; one that stopped posting
+                    // loses it. Outside the lock: the owner may need it to queue what the handler it runs posts.
+                    revoke = queue.Count != 0 && Volatile.Read(ref leasedBy) is { Sticky: true };
+                    if (!revoke && queue.Count == 0 && Decision.Route == GroupRoute.Inline)
                     {
                         thread = null;
                         return false;
                     }
-                    sleeping = true;
-                    Monitor.Wait(gate);
-                    sleeping = false;
-                    spins = 0;
-                    continue;
+                    if (!revoke)
+                    {
+                        sleeping = true;
+                        Monitor.Wait(gate);
+                        sleeping = false;
+                        spins = 0;
+                        continue;
+                    }
                 }
+            }
+            if (revoke)
+            {
+                revoked = TryRevokeLease();
+                continue;
             }
             // Outside the lock, so that senders can get in.
             var spinner = new SpinWait();

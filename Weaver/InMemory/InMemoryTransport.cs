@@ -33,19 +33,24 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     {
         // Loops, not LINQ: generic code to compile at start-up is time a program that never hops would lose.
         workers = new GroupWorker[app.Groups.Count];
-        for (var i = 0; i < workers.Length; i++) workers[i] = new GroupWorker(this, app.Groups[i], queueCapacity, Policy);
+        for (var i = 0; i < workers.Length; i++) workers[i] = new GroupWorker(this, app.Groups[i], i, queueCapacity, Policy);
         // A few groups: a scan by reference beats hashing.
         if (workers.Length > 8)
         {
             byGroup = [];
             foreach (var worker in workers) byGroup.Add(worker.Group, worker);
         }
+        // The routes the entry point's description made lead to their group's worker from now on.
+        foreach (var stage in app.Stages)
+            if (stage.Route is { } route)
+                route.Worker = WorkerOf(stage.Group);
     }
 
     /// <summary>
-    /// Gives the Post stubs of <paramref name="stage"/> their route: the static field of its message type (absent in
-    /// assemblies woven before it), set on the stage's first post, from the message's own type, so that start-up
-    /// resolves no type by name. Null when the stage has a route already.
+    /// Gives the Post stubs of <paramref name="stage"/> their route when the app was read from its attributes (a library,
+    /// or an entry point woven before it described itself): the static field of its message type, set by reflection on
+    /// the stage's first post, from the message's own type, so that start-up resolves no type by name. Null when the
+    /// stage has a route already.
     /// </summary>
     internal StageRoute? AddRoute(StageInfo stage, Type messageType)
     {
@@ -54,19 +59,27 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
             if (stage.Route is not null) return null;
             var route = new StageRoute(stage, WorkerOf(stage.Group));
             messageType.GetField(StageRoute.FieldName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)?.SetValue(null, route);
-            stage.Route = route;
+            stage.SetRoute(route);
             return route;
         }
     }
+
+    /// <summary>How many groups the app has: the size of every thread's <see cref="Leases.Busy"/>.</summary>
+    internal int GroupCount => workers.Length;
 
     public void Send(in Envelope message) => Dispatch(null, message);
 
     /// <summary>Queues a message for its group, from the source (<paramref name="sender"/> null) or from a group.</summary>
     internal void Dispatch(GroupWorker? sender, Envelope message)
     {
-        if (message.Stage.CopyArguments)
-            message = message with { Message = MessageCodec.Clone(message.Message) };
         var target = WorkerOf(message.Stage.Group);
+        if (message.Stage.CopyArguments)
+        {
+            // Every copy timed: it costs far more than the two timestamps.
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            message = message with { Message = MessageCodec.Clone(message.Message) };
+            target.Decision.CopyCost.Add(start, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
         target.Enqueue(message, mayBlock: sender is null || sender.Group.Rank < target.Group.Rank);
     }
 
@@ -74,7 +87,8 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     /// The group of the handler that runs on this thread as a direct call from its Post stub, or null when the innermost
     /// handler here runs under an executor (or none runs): a post made there is sent at once, with that group as sender.
     /// </summary>
-    internal static GroupWorker? InlineSender => RunningGroup.Current is { Inline: true } running ? running.Group : null;
+    internal GroupWorker? InlineSender =>
+        InlineThread.CurrentIfAny is { Running: var running } && InlineThread.RunsInline(running) ? workers[InlineThread.GroupIndex(running)] : null;
 
     GroupWorker WorkerOf(GroupInfo group)
     {
@@ -95,7 +109,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         workers.Select(w => new GroupStatistics(w.Group.Name, w.Decision.Route,
             Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HandlerTicks), 3),
             Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HopTicks), 3),
-            w.Received, w.RanInline, w.Decision.Switches, w.ThreadsStarted))
+            w.Received, w.RanInline, w.Decision.Switches, w.ThreadsStarted, w.Revocations))
             .ToArray();
 
     internal void Failed(List<HandlerFailure> failures)
@@ -122,6 +136,8 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 
     public void Drain()
     {
+        // Claims this thread keeps between posts are not work; but what it waits for may need them.
+        InlineThread.CurrentIfAny?.Leases?.ReleaseIdle();
         if (IsDrained()) return;
         lock (drainGate)
         {
@@ -173,11 +189,12 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 /// <param name="RanInline">of those, how many ran inline on their sender's thread</param>
 /// <param name="Switches">how many times its route changed</param>
 /// <param name="WorkerThreads">how many times a worker thread was started for it</param>
+/// <param name="Revocations">how many times its worker took its claim back from a source thread that kept it between posts</param>
 public sealed record GroupStatistics(string Group, GroupRoute Route, double HandlerMicroseconds, double HopMicroseconds,
-    long Messages, long RanInline, long Switches, long WorkerThreads)
+    long Messages, long RanInline, long Switches, long WorkerThreads, long Revocations)
 {
     /// <summary>One line of the trace at exit (WEAVING_TRACE=1).</summary>
     public override string ToString() =>
         $"group {Group}: {Route.ToString().ToLowerInvariant()}, handler {HandlerMicroseconds:0.###} µs, hop {HopMicroseconds:0.###} µs, " +
-        $"{Messages} messages ({RanInline} inline), {Switches} switches, {WorkerThreads} worker threads";
+        $"{Messages} messages ({RanInline} inline), {Switches} switches, {WorkerThreads} worker threads, {Revocations} revocations";
 }

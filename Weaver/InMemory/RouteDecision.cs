@@ -37,15 +37,20 @@ sealed class RouteDecision(InlinePolicy policy)
     /// microsecond.</summary>
     public CostMeter SendCost { get; } = new(CostMeter.TicksFromMicroseconds(0.5));
 
+    /// <summary>What copying a message costs, for stages whose messages are copied (<c>CopyArguments</c>): part of a hop,
+    /// which a direct call does not pay (it passes the arguments as they are). Timed on every copy; zero for other groups.</summary>
+    public CostMeter CopyCost { get; } = new(0);
+
     /// <summary>The latest of the two handler estimates (the other may be stale: a group that has been queuing for a while
     /// has not run inline since).</summary>
     public double HandlerTicks => InlineCost.LastSampled >= QueuedCost.LastSampled ? InlineCost.Ticks : QueuedCost.Ticks;
 
     /// <summary>
     /// What a hop costs: the sender's half as measured, and the worker's half (taking the batch, the message's cache lines
-    /// coming from the other core) taken to cost as much, and never less than <see cref="MinimumHopTicks"/>.
+    /// coming from the other core) taken to cost as much, and never less than <see cref="MinimumHopTicks"/>; plus the
+    /// message's copy where messages are copied.
     /// </summary>
-    public double HopTicks => Math.Max(2 * SendCost.Ticks, MinimumHopTicks);
+    public double HopTicks => Math.Max(2 * SendCost.Ticks, MinimumHopTicks) + CopyCost.Ticks;
 
     public GroupRoute Route => route;
 

@@ -55,3 +55,41 @@ public sealed class WovenStageAttribute : Attribute
     /// <summary>Seed stages whose snapshot the source sends before its first post here in a run (across processes).</summary>
     public string[] Seeds { get; set; } = [];
 }
+
+/// <summary>
+/// What the assembly attributes above say, written by the weaver as code: a woven entry point builds it and hands it to
+/// <see cref="Pipeline.StartSource(Type, WovenAppDescription)"/>, so that a program starting in memory reads no custom
+/// attribute. Reading them is the runtime's largest start-up cost: the reflection behind the first one, and the enum type
+/// of a named argument, parsed by name, are milliseconds each. Hosts and libraries still read the attributes.
+/// </summary>
+public sealed class WovenAppDescription(string buildHash, string runtimeVersion)
+{
+    internal string BuildHash { get; } = buildHash;
+    internal string RuntimeVersion { get; } = runtimeVersion;
+    internal List<GroupInfo> Groups { get; } = [];
+    internal List<StageDeclaration> Stages { get; } = [];
+
+    /// <summary>As <see cref="WovenGroupAttribute"/>.</summary>
+    public void Group(string name, int rank, bool ownsState) => Groups.Add(new GroupInfo(name, rank, ownsState));
+
+    /// <summary>As <see cref="WovenStageAttribute"/>, its named arguments included. Returns the stage's route, which
+    /// the entry point stores in the message type's <see cref="StageRoute.FieldName"/> field (no reflection at start-up).</summary>
+    public StageRoute Stage(string name, string group, string messageTypeName, bool copyArguments, string[] barrierAfter,
+        StageKind kind, string[] seeds)
+    {
+        var route = new StageRoute();
+        Stages.Add(new StageDeclaration(name, group, messageTypeName, null, copyArguments, barrierAfter, kind, seeds) { Route = route });
+        return route;
+    }
+}
+
+/// <summary>A stage as declared by the weaver, in an attribute or a <see cref="WovenAppDescription"/>.</summary>
+record StageDeclaration(string Name, string Group, string MessageTypeName, Type? MessageType, bool CopyArguments,
+    string[] BarrierAfter, StageKind Kind, string[] Seeds)
+{
+    /// <summary>The route a description made for the stage, if it did.</summary>
+    public StageRoute? Route { get; init; }
+
+    public static StageDeclaration Of(WovenStageAttribute s) =>
+        new(s.Name, s.Group, s.MessageTypeName, s.MessageType, s.CopyArguments, s.BarrierAfter, s.Kind, s.Seeds);
+}
