@@ -217,10 +217,43 @@ public sealed partial class FaultTests
     [TestMethod]
     public void Kill_9_of_the_active_stateful_host_in_the_middle_of_writing_a_checkpoint_the_standby_goes_on_from_the_one_before()
     {
+        // The broker has the start of the checkpoint and nothing more: the host dies there.
+        var (args, crashed, stateful, distributed) = KillAtAFrozenCheckpoint(freezeReplies: false, (_, _) => { });
+
+        AssertSameAsUnwoven(args, distributed, crashed);
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+        var recovered = Recovered().Match(standby.StandardError);
+        Assert.IsTrue(recovered.Success, $"the standby went on from the checkpoint before the one being written.{Environment.NewLine}{standby}");
+        Assert.IsTrue(long.Parse(recovered.Groups["reflecting"].Value) > 0, standby.ToString());
+        // The checkpoint being written reflected messages after the one before: those ran again.
+        Assert.IsTrue(long.Parse(recovered.Groups["replayed"].Value) > 0, standby.ToString());
+    }
+
+    [TestMethod]
+    public void Kill_9_of_the_active_stateful_host_after_the_broker_has_its_checkpoint_but_before_it_printed_its_output_the_standby_prints_it()
+    {
+        // The checkpoint reaches the broker whole; its confirm never reaches the host, which therefore never prints what
+        // the checkpoint holds. Its messages are in the checkpoint: the standby does not run them again.
+        var (args, crashed, stateful, distributed) = KillAtAFrozenCheckpoint(freezeReplies: true,
+            (layout, before) => WaitForAnotherCheckpoint(layout.GroupOf("OnResult").CheckpointQueue, before));
+
+        AssertSameAsUnwoven(args, distributed, crashed);
+        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
+        StringAssert.Contains(standby.StandardError, "had not said it printed: printed now", $"the standby printed what the checkpoint held.{Environment.NewLine}{standby}");
+    }
+
+    /// <summary>
+    /// Reliable, printing as it goes, with the active stateful host behind a proxy that freezes its connection at its next
+    /// checkpoint (see <see cref="FreezingProxy"/>) and a standby straight on the broker; once frozen, <paramref name="whenFrozen"/>
+    /// (given the checkpoint stored before), then the active host is killed.
+    /// </summary>
+    static (string[] Args, int Crashed, string Stateful, DistributedResult Distributed) KillAtAFrozenCheckpoint(bool freezeReplies,
+        Action<DistributedLayout, string?> whenFrozen)
+    {
         string[] args = [Events.ToString(), PrintAsItGoes];
         var crashed = -1;
         string stateful = "";
-        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint");
+        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint", freezeReplies);
         var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
         {
             HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 1 },
@@ -235,63 +268,17 @@ public sealed partial class FaultTests
             {
                 stateful = StatefulGroup(layout);
                 WaitForProgress(layout, source, Events / 5);
+                var before = Broker.PeekAsync(layout.GroupOf("OnResult").CheckpointQueue).GetAwaiter().GetResult()?.GetValueOrDefault("weaving-checkpoint");
                 proxy.Arm();
                 Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
-                // The broker has the start of the checkpoint and nothing more: the host dies there.
+                whenFrozen(layout, before);
                 var active = layout.HostsOf(stateful).First();
                 active.Crash();
                 crashed = layout.Hosts.IndexOf(active);
                 Assert.IsFalse(source.HasExited, "the run ended before the crash, so it proves nothing: give it more events");
             },
         });
-
-        AssertSameAsUnwoven(args, distributed, crashed);
-        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
-        var recovered = Recovered().Match(standby.StandardError);
-        Assert.IsTrue(recovered.Success, $"the standby went on from the checkpoint before the one being written.{Environment.NewLine}{standby}");
-        Assert.IsTrue(long.Parse(recovered.Groups["reflecting"].Value) > 0, standby.ToString());
-        // The checkpoint being written reflected messages after the one before: those ran again.
-        Assert.IsTrue(long.Parse(recovered.Groups["replayed"].Value) > 0, standby.ToString());
-    }
-
-    [TestMethod]
-    public void Kill_9_of_the_active_stateful_host_after_the_broker_has_its_checkpoint_but_before_it_printed_its_output_the_standby_prints_it()
-    {
-        string[] args = [Events.ToString(), PrintAsItGoes];
-        var crashed = -1;
-        string stateful = "";
-        // The checkpoint reaches the broker whole; its confirm never reaches the host, which therefore never prints what
-        // the checkpoint holds. Its messages are in the checkpoint: the standby does not run them again.
-        using var proxy = new FreezingProxy(Broker.Uri, "application/vnd.weaving.checkpoint", freezeReplies: true);
-        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
-        {
-            HostsPerGroup = new Dictionary<string, int> { ["OnEnd"] = 1 },
-            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri },
-            BeforeSource = layout =>
-            {
-                var standby = layout.StartHost(StatefulGroup(layout), new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = Broker.Uri });
-                standby.WaitForLog($"consuming {layout.GroupOf("OnResult").Queue}", TimeSpan.FromSeconds(60));
-            },
-            WhileSourceRuns = (layout, source) =>
-            {
-                stateful = StatefulGroup(layout);
-                WaitForProgress(layout, source, Events / 5);
-                var checkpoints = layout.GroupOf("OnResult").CheckpointQueue;
-                var before = Broker.PeekAsync(checkpoints).GetAwaiter().GetResult()?.GetValueOrDefault("weaving-checkpoint");
-                proxy.Arm();
-                Assert.IsTrue(proxy.Frozen.Task.Wait(TimeSpan.FromSeconds(60)), "the active host wrote no checkpoint within a minute");
-                // The broker stores it (it got all of it); the host waits for a confirm that does not come.
-                var written = WaitForAnotherCheckpoint(checkpoints, before);
-                var active = layout.HostsOf(stateful).First();
-                active.Crash();
-                crashed = layout.Hosts.IndexOf(active);
-                Assert.IsFalse(source.HasExited, $"the run ended before the crash, so it proves nothing: give it more events (checkpoint {written})");
-            },
-        });
-
-        AssertSameAsUnwoven(args, distributed, crashed);
-        var standby = distributed.Hosts.Where((h, i) => h.Group == stateful && i != crashed).Single().Result;
-        StringAssert.Contains(standby.StandardError, "had not said it printed: printed now", $"the standby printed what the checkpoint held.{Environment.NewLine}{standby}");
+        return (args, crashed, stateful, distributed);
     }
 
     /// <summary>Waits until the checkpoint queue holds a checkpoint other than <paramref name="before"/>, and returns its id.</summary>
