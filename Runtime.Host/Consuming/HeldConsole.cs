@@ -16,6 +16,8 @@ public sealed class HeldConsole : TextWriter
     // The console writer as installed (Console.SetOut wraps it): installed again only if someone replaced it since.
     static TextWriter? installed;
 
+    // On a thread that runs a delivery: held (the buffer made on the first write, most deliveries print nothing).
+    [ThreadStatic] static bool holding;
     [ThreadStatic] static StringBuilder? capture;
 
     readonly TextWriter console;
@@ -34,12 +36,17 @@ public sealed class HeldConsole : TextWriter
     }
 
     /// <summary>From now on, what this thread writes to the console is held.</summary>
-    public static void Begin() => capture = new StringBuilder();
+    public static void Begin()
+    {
+        holding = true;
+        capture = null;
+    }
 
     /// <summary>What this thread wrote since <see cref="Begin"/>, or null when nothing; this thread's writes go through again.</summary>
     public static string? End()
     {
         var text = capture is { Length: > 0 } held ? held.ToString() : null;
+        holding = false;
         capture = null;
         return text;
     }
@@ -58,42 +65,44 @@ public sealed class HeldConsole : TextWriter
 
     public override void Write(char value)
     {
-        if (capture is { } held) held.Append(value);
+        if (holding) Held.Append(value);
         else console.Write(value);
     }
 
     public override void Write(string? value)
     {
-        if (capture is { } held) held.Append(value);
+        if (holding) Held.Append(value);
         else console.Write(value);
     }
 
     public override void Write(char[] buffer, int index, int count)
     {
-        if (capture is { } held) held.Append(buffer, index, count);
+        if (holding) Held.Append(buffer, index, count);
         else console.Write(buffer, index, count);
     }
 
     public override void Write(ReadOnlySpan<char> buffer)
     {
-        if (capture is { } held) held.Append(buffer);
+        if (holding) Held.Append(buffer);
         else console.Write(buffer);
     }
 
     public override void WriteLine(string? value)
     {
-        if (capture is { } held) held.Append(value).Append(CoreNewLine);
+        if (holding) Held.Append(value).Append(CoreNewLine);
         else console.WriteLine(value);
     }
 
     public override void WriteLine(ReadOnlySpan<char> buffer)
     {
-        if (capture is { } held) held.Append(buffer).Append(CoreNewLine);
+        if (holding) Held.Append(buffer).Append(CoreNewLine);
         else console.WriteLine(buffer);
     }
 
     public override void Flush()
     {
-        if (capture is null) console.Flush();
+        if (!holding) console.Flush();
     }
+
+    static StringBuilder Held => capture ??= new StringBuilder();
 }
