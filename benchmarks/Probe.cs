@@ -97,18 +97,22 @@ public static class Probe
                                       $"group hosts {Per(deployment.GroupHostsCpuSeconds() - hostsBefore)}, source {Per(CpuAccounting.ChildrenSeconds() - sourceBefore)} (fixed {deployment.FixedSeconds:F2} s taken off)");
                 }
             }
-            var raw = RawRabbitMqPipeline.StartAsync(ThroughputBenchmarks.BrokerUri, work).GetAwaiter().GetResult();
-            raw.RunAsync(events / 10).GetAwaiter().GetResult();
-            for (var round = 0; round < runs; round++)
+            foreach (var quorum in new[] { false, true })
             {
-                var (brokerBefore, selfBefore) = (Cpu(broker), CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0);
-                var start = Stopwatch.GetTimestamp();
-                raw.RunAsync(events).GetAwaiter().GetResult();
-                var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                Console.WriteLine($"W={w,3} RawRabbitMqClient {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(Cpu(broker) - brokerBefore)}, " +
-                                  $"stages and source (one process) {Per((CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - selfBefore)}");
+                var name = quorum ? "RawQuorumQueues  " : "RawRabbitMqClient";
+                var raw = RawRabbitMqPipeline.StartAsync(ThroughputBenchmarks.BrokerUri, work, quorum).GetAwaiter().GetResult();
+                raw.RunAsync(events / 10).GetAwaiter().GetResult();
+                for (var round = 0; round < runs; round++)
+                {
+                    var (brokerBefore, selfBefore) = (Cpu(broker), CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0);
+                    var start = Stopwatch.GetTimestamp();
+                    raw.RunAsync(events).GetAwaiter().GetResult();
+                    var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    Console.WriteLine($"W={w,3} {name} {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(Cpu(broker) - brokerBefore)}, " +
+                                      $"stages and source (one process) {Per((CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - selfBefore)}");
+                }
+                raw.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
-            raw.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
             string Per(double cpuSeconds) => (cpuSeconds * 1000 / events).ToString("F3");
         }

@@ -30,7 +30,9 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
 
     RawRabbitMqPipeline(int work) => this.work = work;
 
-    public static async Task<RawRabbitMqPipeline> StartAsync(string brokerUri, int work)
+    /// <param name="quorum">Quorum queues with a delivery limit, as the host declares its group queues, instead of durable
+    /// classic ones: what part of the distance to the woven deployment is the queue type (<c>--probe broker</c>).</param>
+    public static async Task<RawRabbitMqPipeline> StartAsync(string brokerUri, int work, bool quorum = false)
     {
         var pipeline = new RawRabbitMqPipeline(work);
         var factory = new ConnectionFactory { Uri = new Uri(brokerUri), AutomaticRecoveryEnabled = false };
@@ -39,7 +41,8 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
         foreach (var queue in queues)
         {
             await admin.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
-            await admin.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+            await admin.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
+                arguments: quorum ? new Dictionary<string, object?> { ["x-queue-type"] = "quorum", ["x-delivery-limit"] = 20 } : null);
         }
         await admin.CloseAsync();
 
