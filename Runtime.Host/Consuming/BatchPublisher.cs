@@ -117,8 +117,8 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         {
             if (last.ReleaseOutput is { } output) HeldConsole.Print(output);
             ownerRecords!.Released(last.CheckpointId!);
+            // What it carried is dropped from the held segments at the next seal (GroupCheckpoints.ReleasedSequence).
             checkpoints.MarkReleased(last.Record!);
-            release.Released(last.Record!.Sequence);
         }
         if (ownerRecords!.After(batch, releasedNow: last is not null) is { } record) await session.Publisher.PublishAsync(record);
         if (last is not null) await PublishReportsAsync(session, last.ReleaseReports.Select(r => (r.ControlQueue, r.Body)));
