@@ -30,9 +30,9 @@ public abstract record DeliveryVerdict
 }
 
 /// <summary>
-/// The checks a delivery passes before its body is read, in order: a redelivery, the size limit, the headers of a woven
-/// program's message (each validated before it is used: the reply-to header becomes a routing key, so it must be a
-/// control queue of this program), the build, a stage of this group. The type a body is read as comes from that stage,
+/// The checks a delivery passes before its body is read, in order: a redelivery, the size limit, the properties of a
+/// woven program's message (each validated before it is used: reply-to becomes a routing key, so it must be a control
+/// queue of this program), the build, a stage of this group. The type a body is read as comes from that stage,
 /// never from the wire.
 /// </summary>
 public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recent, int maxMessageBytes)
@@ -42,10 +42,10 @@ public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recen
 
     public DeliveryVerdict Check(IReadOnlyBasicProperties properties, int bodyLength)
     {
-        var idText = WireFormat.ReadString(properties, WireFormat.IdHeader);
-        var stageName = WireFormat.ReadString(properties, WireFormat.StageHeader);
-        var build = WireFormat.ReadString(properties, WireFormat.BuildHeader);
-        var rawReplyTo = WireFormat.ReadString(properties, WireFormat.ReplyToHeader);
+        var idText = properties.MessageId;
+        var stageName = properties.Type;
+        var build = properties.AppId;
+        var rawReplyTo = properties.ReplyTo;
         var replyTo = ValidReplyTo(rawReplyTo);
         var hasId = MessageId.TryParse(idText, out var id);
         MessageId? knownId = hasId ? id : null;
@@ -56,10 +56,10 @@ public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recen
                 $"message of {bodyLength} bytes, over the limit of {maxMessageBytes} bytes (Weaving:MaxMessageBytes)");
         if (!hasId || stageName is null || build is null)
             return new DeliveryVerdict.Rejected(RejectionKind.NotWoven, knownId, null,
-                "missing or malformed weaving-id, weaving-stage or weaving-build header: not a message of a woven program");
+                "missing or malformed message-id, type or app-id property: not a message of a woven program");
         if (rawReplyTo is not null && replyTo is null)
             return new DeliveryVerdict.Rejected(RejectionKind.BadReplyTo, id, null,
-                $"weaving-reply-to header {Quote(rawReplyTo)} is not a control queue of {app.Name} (weaving.{app.Name}.source.<16 hex digits>)");
+                $"reply-to {Quote(rawReplyTo)} is not a control queue of {app.Name} (weaving.{app.Name}.source.<16 hex digits>)");
         if (build != app.BuildHash)
             return new DeliveryVerdict.Rejected(RejectionKind.OtherBuild, id, replyTo,
                 $"message of build {Printable(build)}, but this host runs build {app.BuildHash} of {app.Name}");
@@ -73,8 +73,8 @@ public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recen
         return new DeliveryVerdict.Accepted(stage, id, replyTo);
     }
 
-    /// <summary>The run a delivery reports to: its reply-to header when that is a control queue of this program, else null.</summary>
-    public string? ReplyToOf(IReadOnlyBasicProperties properties) => ValidReplyTo(WireFormat.ReadString(properties, WireFormat.ReplyToHeader));
+    /// <summary>The run a delivery reports to: its reply-to when that is a control queue of this program, else null.</summary>
+    public string? ReplyToOf(IReadOnlyBasicProperties properties) => ValidReplyTo(properties.ReplyTo);
 
     /// <summary>An accepted message was read: from now on, a delivery of it again is a duplicate.</summary>
     public void Ran(MessageId id) => recent.Add(id);

@@ -4,16 +4,16 @@ using RabbitMQ.Client;
 namespace Weaving.Host.Messaging;
 
 /// <summary>
-/// The headers of a stage message (see README-wire.md). The body is <see cref="MessageCodec"/>'s JSON; its type is
-/// never read from the wire but from the stage the header names.
+/// The properties and headers of the messages (see README-wire.md). A stage message says what it is in the AMQP basic
+/// properties (<c>message-id</c>, <c>type</c> = stage, <c>app-id</c> = build, <c>reply-to</c> = the run); its body is
+/// <see cref="MessageCodec"/>'s JSON, whose type is never read from the wire but from the stage <c>type</c> names.
 /// </summary>
 public static class WireFormat
 {
-    public const string StageHeader = "weaving-stage";
+    /// <summary>On results sent back to a source, and on checkpoints: the id of the request or of the checkpoint.</summary>
     public const string IdHeader = "weaving-id";
+    /// <summary>On a checkpoint: the build that wrote it.</summary>
     public const string BuildHeader = "weaving-build";
-    /// <summary>The control queue of the source run the message belongs to: where its completion is reported.</summary>
-    public const string ReplyToHeader = "weaving-reply-to";
     public const string DeadReasonHeader = "weaving-dead-reason";
     public const string DeadGroupHeader = "weaving-dead-group";
     /// <summary>On a dead letter of a handler that threw: the exception's type, its message, and how many times it ran.</summary>
@@ -46,20 +46,22 @@ public static class WireFormat
     public static BasicProperties StageMessageProperties(string stage, MessageId id, string build, string? replyTo,
         string? traceParent, string? traceState)
     {
-        var headers = new Dictionary<string, object?>(6)
+        // The AMQP basic properties, not headers: a few bytes each in the content header, where a header table costs the
+        // broker and both clients a table to write and parse per message (README-wire.md, "Stage messages").
+        Dictionary<string, object?>? headers = null;
+        if (traceParent is not null)
         {
-            [StageHeader] = stage,
-            [IdHeader] = id.ToString(),
-            [BuildHeader] = build,
-        };
-        if (replyTo is not null) headers[ReplyToHeader] = replyTo;
-        if (traceParent is not null) headers[TraceParentHeader] = traceParent;
-        if (traceState is not null) headers[TraceStateHeader] = traceState;
+            headers = new Dictionary<string, object?>(2) { [TraceParentHeader] = traceParent };
+            if (traceState is not null) headers[TraceStateHeader] = traceState;
+        }
         return new BasicProperties
         {
             Persistent = true,
             ContentType = MessageContentType,
             MessageId = id.ToString(),
+            Type = stage,
+            AppId = build,
+            ReplyTo = replyTo,
             Headers = headers,
         };
     }
@@ -115,6 +117,9 @@ public static class WireFormat
             Persistent = true,
             ContentType = original?.ContentType,
             MessageId = original?.MessageId,
+            Type = original?.Type,
+            AppId = original?.AppId,
+            ReplyTo = original?.ReplyTo,
             Headers = headers,
         };
     }

@@ -73,7 +73,7 @@ public sealed partial class BadInputTests
         }
         CollectionAssert.AreEqual(new byte[] { 0xde, 0xad, 0xbe, 0xef }, dead[0].Body, "a dead letter keeps the original bytes");
         // The oversize body is never copied by the host: rejected, the broker moves it whole; the log says why.
-        Assert.AreEqual(oversizeId, dead[3].Headers["weaving-id"]);
+        Assert.AreEqual(oversizeId, dead[3].Headers["message-id"]);
         Assert.AreEqual("rejected", dead[3].Headers.GetValueOrDefault("x-first-death-reason"));
         Assert.IsTrue(dead[3].Body.Length > 2 * Limit, "the dead letter keeps the whole body");
         var log = distributed.Hosts.Single(h => h.Group == stateless).Result.StandardError;
@@ -108,14 +108,14 @@ public sealed partial class BadInputTests
         StringAssert.Contains(distributed.Source.StandardError, "weaving: 1 message(s) failed");
 
         var letter = dead.Single().Headers;
-        Assert.AreEqual("OnEvent", letter["weaving-stage"]);
+        Assert.AreEqual("OnEvent", letter["type"]);
         Assert.AreEqual("System.InvalidOperationException", letter["weaving-exception-type"]);
         Assert.AreEqual("event 13 is poisoned", letter["weaving-exception-message"]);
         Assert.AreEqual("4", letter["weaving-attempts"], "the first run and three retries");
         StringAssert.Contains(letter["weaving-exception"], "at Program.OnEvent(");
         StringAssert.Contains(letter["weaving-dead-reason"], "handler threw System.InvalidOperationException: event 13 is poisoned");
 
-        var id = letter["weaving-id"];
+        var id = letter["message-id"];
         var log = distributed.Hosts.Single(h => h.Group == stateless).Result.StandardError;
         for (var retry = 1; retry <= 3; retry++)
             StringAssert.Contains(log, $"message {id} threw System.InvalidOperationException: event 13 is poisoned; running it again ({retry} of 3)");
@@ -148,10 +148,5 @@ public sealed partial class BadInputTests
     [GeneratedRegex(@"Stage OnEvent message [0-9a-f]{32}: its post to OnResult \([0-9a-f]{32}\) is \d+ bytes, over the limit of 65536 bytes \(Weaving:MaxMessageBytes\); not sent")]
     private static partial Regex HandlerOversize();
 
-    static Dictionary<string, object?> Headers(string stage, string id, string build) => new()
-    {
-        ["weaving-stage"] = stage,
-        ["weaving-id"] = id,
-        ["weaving-build"] = build,
-    };
+    static RabbitMQ.Client.BasicProperties Headers(string stage, string id, string build) => Broker.StageMessage(stage, id, build);
 }

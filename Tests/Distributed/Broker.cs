@@ -65,13 +65,20 @@ public static class Broker
     }
 
     /// <summary>Publishes raw bytes with the given headers (and AMQP message-id) to a queue, confirmed.</summary>
-    public static async Task PublishRawAsync(string queue, byte[] body, IDictionary<string, object?>? headers = null, string? messageId = null)
+    public static Task PublishRawAsync(string queue, byte[] body, IDictionary<string, object?>? headers = null, string? messageId = null) =>
+        PublishRawAsync(queue, body, new BasicProperties { Persistent = true, Headers = headers, MessageId = messageId });
+
+    /// <summary>Publishes raw bytes with the given properties to a queue, confirmed.</summary>
+    public static async Task PublishRawAsync(string queue, byte[] body, BasicProperties properties)
     {
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
-        var properties = new BasicProperties { Persistent = true, Headers = headers, MessageId = messageId };
         await channel.BasicPublishAsync("", queue, mandatory: true, properties, body);
     }
+
+    /// <summary>The properties a stage message carries (README-wire.md), persistent.</summary>
+    public static BasicProperties StageMessage(string stage, string id, string build, string? replyTo = null) =>
+        new() { Persistent = true, ContentType = "application/json", MessageId = id, Type = stage, AppId = build, ReplyTo = replyTo };
 
     /// <summary>Takes every message now in <paramref name="queue"/> (acknowledging them): headers as text, and bodies.</summary>
     public static async Task<List<(Dictionary<string, string?> Headers, byte[] Body)>> TakeAllAsync(string queue)
@@ -136,9 +143,17 @@ public static class Broker
         }
     }
 
+    /// <summary>
+    /// The headers as text, and the properties a stage message is named by, under their AMQP names: <c>message-id</c>,
+    /// <c>type</c>, <c>app-id</c>, <c>reply-to</c> (when set).
+    /// </summary>
     static Dictionary<string, string?> HeadersAsText(IReadOnlyBasicProperties properties)
     {
         var headers = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (properties.MessageId is { } messageId) headers["message-id"] = messageId;
+        if (properties.Type is { } type) headers["type"] = type;
+        if (properties.AppId is { } appId) headers["app-id"] = appId;
+        if (properties.ReplyTo is { } replyTo) headers["reply-to"] = replyTo;
         foreach (var (key, value) in properties.Headers ?? new Dictionary<string, object?>())
             headers[key] = value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : value?.ToString();
         return headers;

@@ -23,17 +23,8 @@ public sealed class ConsumingTests
 
     static DeliveryCheck Check(RecentIds? recent = null) => new(App, Parse, recent ?? new RecentIds(16), maxMessageBytes: 1000);
 
-    static BasicProperties Properties(string stage = "OnLine", string id = Id, string? build = null, string? replyTo = null)
-    {
-        var headers = new Dictionary<string, object?>
-        {
-            [WireFormat.StageHeader] = Encoding.UTF8.GetBytes(stage),
-            [WireFormat.IdHeader] = Encoding.UTF8.GetBytes(id),
-            [WireFormat.BuildHeader] = Encoding.UTF8.GetBytes(build ?? App.BuildHash),
-        };
-        if (replyTo is not null) headers[WireFormat.ReplyToHeader] = Encoding.UTF8.GetBytes(replyTo);
-        return new BasicProperties { Headers = headers };
-    }
+    static BasicProperties Properties(string stage = "OnLine", string id = Id, string? build = null, string? replyTo = null) =>
+        new() { MessageId = id, Type = stage, AppId = build ?? App.BuildHash, ReplyTo = replyTo };
 
     static string Run => QueueNames.ForSourceRun(App, "0123456789abcdef");
 
@@ -78,7 +69,7 @@ public sealed class ConsumingTests
     }
 
     [TestMethod]
-    public void A_stage_header_with_a_line_break_is_rejected_with_a_reason_on_one_line()
+    public void A_stage_type_with_a_line_break_is_rejected_with_a_reason_on_one_line()
     {
         var verdict = Check().Check(Properties(stage: "OnLine\nOnWord"), bodyLength: 10);
         var rejected = verdict as DeliveryVerdict.Rejected;
@@ -96,6 +87,36 @@ public sealed class ConsumingTests
         Assert.AreEqual(RejectionKind.OtherBuild, Kind(Check().Check(Properties(build: "other"), 10)));
         Assert.AreEqual(RejectionKind.UnknownStage, Kind(Check().Check(Properties(stage: "OnNothing"), 10)));
         Assert.AreEqual(other.Group == Parse ? null : RejectionKind.OtherGroup, Kind(Check().Check(Properties(stage: "OnWord"), 10)));
+    }
+
+    [TestMethod]
+    public void A_stage_message_names_itself_in_the_basic_properties_and_carries_no_header_table_without_a_trace()
+    {
+        var id = MessageId.Root(7, 1);
+        var properties = WireFormat.StageMessageProperties("OnLine", id, App.BuildHash, Run, traceParent: null, traceState: null);
+        Assert.IsNull(properties.Headers, "no header table to write and parse per message");
+        Assert.AreEqual((id.ToString(), "OnLine", App.BuildHash, Run), (properties.MessageId, properties.Type, properties.AppId, properties.ReplyTo));
+        Assert.IsInstanceOfType<DeliveryVerdict.Accepted>(Check().Check(properties, 10), "what a host sends, a host accepts");
+
+        var traced = WireFormat.StageMessageProperties("OnLine", id, App.BuildHash, Run, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", null);
+        Assert.AreEqual(1, traced.Headers?.Count, "only the trace context travels as a header");
+    }
+
+    [TestMethod]
+    public void A_message_named_only_in_headers_as_before_is_not_taken_for_a_woven_one()
+    {
+        var headersOnly = new BasicProperties
+        {
+            Headers = new Dictionary<string, object?>
+            {
+                ["weaving-stage"] = Encoding.UTF8.GetBytes("OnLine"),
+                ["weaving-id"] = Encoding.UTF8.GetBytes(Id),
+                ["weaving-build"] = Encoding.UTF8.GetBytes(App.BuildHash),
+            },
+        };
+        var rejected = Check().Check(headersOnly, 10) as DeliveryVerdict.Rejected;
+        Assert.AreEqual(RejectionKind.NotWoven, rejected?.Kind);
+        StringAssert.Contains(rejected!.Reason, "message-id, type or app-id property");
     }
 
     static RejectionKind? Kind(DeliveryVerdict verdict) => (verdict as DeliveryVerdict.Rejected)?.Kind;

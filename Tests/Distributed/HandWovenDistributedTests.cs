@@ -52,12 +52,12 @@ public sealed class HandWovenDistributedTests
         Assert.AreEqual(6, dead.Count, $"one dead letter per poisoned word.{Environment.NewLine}{distributed}");
         foreach (var (headers, body) in dead)
         {
-            Assert.AreEqual("OnWord", headers["weaving-stage"]);
+            Assert.AreEqual("OnWord", headers["type"]);
             StringAssert.Contains(headers["weaving-dead-reason"], "poisoned word");
             StringAssert.Contains(Encoding.UTF8.GetString(body), "poison");
         }
         var aggregateLog = distributed.Hosts.Single(h => h.Group == "Aggregate").Result.StandardError;
-        StringAssert.Contains(aggregateLog, $"failed message {dead[0].Headers["weaving-id"]}", "the failure is logged with its stage and message id");
+        StringAssert.Contains(aggregateLog, $"failed message {dead[0].Headers["message-id"]}", "the failure is logged with its stage and message id");
     }
 
     [TestMethod]
@@ -101,18 +101,10 @@ public sealed class HandWovenDistributedTests
             {
                 var parse = layout.Group("Parse").Queue;
                 Broker.PublishRawAsync(parse, [0xde, 0xad, 0xbe, 0xef]).GetAwaiter().GetResult();
-                Broker.PublishRawAsync(parse, Encoding.UTF8.GetBytes("{\"line\":\"from another build\"}"), new Dictionary<string, object?>
-                {
-                    ["weaving-stage"] = "OnLine",
-                    ["weaving-id"] = "0123456789abcdef0123456789abcdef",
-                    ["weaving-build"] = "some-other-build",
-                }).GetAwaiter().GetResult();
-                Broker.PublishRawAsync(parse, Encoding.UTF8.GetBytes("not json"), new Dictionary<string, object?>
-                {
-                    ["weaving-stage"] = "OnLine",
-                    ["weaving-id"] = "fedcba9876543210fedcba9876543210",
-                    ["weaving-build"] = "handwoven-0001",
-                }).GetAwaiter().GetResult();
+                Broker.PublishRawAsync(parse, Encoding.UTF8.GetBytes("{\"line\":\"from another build\"}"),
+                    Broker.StageMessage("OnLine", "0123456789abcdef0123456789abcdef", "some-other-build")).GetAwaiter().GetResult();
+                Broker.PublishRawAsync(parse, Encoding.UTF8.GetBytes("not json"),
+                    Broker.StageMessage("OnLine", "fedcba9876543210fedcba9876543210", "handwoven-0001")).GetAwaiter().GetResult();
             },
             WhileSourceRuns = (layout, source) =>
             {

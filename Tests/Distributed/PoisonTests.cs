@@ -23,12 +23,7 @@ public sealed class PoisonTests
         return map.RootElement.GetProperty("buildHash").GetString()!;
     }
 
-    static Dictionary<string, object?> Headers(string stage, string id, string build) => new()
-    {
-        ["weaving-stage"] = stage,
-        ["weaving-id"] = id,
-        ["weaving-build"] = build,
-    };
+    static BasicProperties Headers(string stage, string id, string build) => Broker.StageMessage(stage, id, build);
 
     static byte[] OnEventBody(int id, int work = 0) =>
         Encoding.UTF8.GetBytes($"{{\"id\":{id},\"payload\":\"\",\"fail\":false,\"work\":{work}}}");
@@ -41,7 +36,7 @@ public sealed class PoisonTests
     }
 
     [TestMethod]
-    public void A_reply_to_header_no_queue_can_be_named_by_and_a_stage_header_with_a_newline_are_dead_lettered_with_one_line_reasons()
+    public void A_reply_to_no_source_queue_is_named_by_and_a_stage_type_with_a_newline_are_dead_lettered_with_one_line_reasons()
     {
         string[] args = ["300"];
         var build = BuildHash(Reliable);
@@ -55,7 +50,8 @@ public sealed class PoisonTests
             {
                 var queue = layout.GroupOf("OnEvent").Queue;
                 var longReply = Headers("OnEvent", longReplyId, build);
-                longReply["weaving-reply-to"] = "weaving.Reliable.source." + new string('a', 300);
+                // The most a reply-to (an AMQP short string) can hold, and no queue a source makes: a line break in it.
+                longReply.ReplyTo = "weaving.Reliable.source.\n" + new string('a', 230);
                 Broker.PublishRawAsync(queue, OnEventBody(1), longReply).GetAwaiter().GetResult();
                 Broker.PublishRawAsync(queue, OnEventBody(2), Headers("OnEvent\nOnResult", newlineStageId, build)).GetAwaiter().GetResult();
             },
@@ -68,8 +64,8 @@ public sealed class PoisonTests
 
         AssertSameAsUnwoven(Reliable, args, distributed);
         Assert.AreEqual(2, dead.Count, $"both dead-lettered.{Environment.NewLine}{distributed}");
-        var reasons = dead.ToDictionary(d => d.Headers["weaving-id"]!, d => d.Headers.GetValueOrDefault("weaving-dead-reason") ?? "(no reason)");
-        StringAssert.Contains(reasons[longReplyId], "weaving-reply-to");
+        var reasons = dead.ToDictionary(d => d.Headers["message-id"]!, d => d.Headers.GetValueOrDefault("weaving-dead-reason") ?? "(no reason)");
+        StringAssert.Contains(reasons[longReplyId], "reply-to");
         StringAssert.Contains(reasons[newlineStageId], "has no stage");
         foreach (var reason in reasons.Values)
             Assert.IsFalse(reason.Contains('\n') || reason.Contains('\r'), $"a reason is one line: {reason}");
@@ -200,7 +196,7 @@ public sealed class PoisonTests
         StringAssert.Contains(stopped.StandardError, $"message {id}", "the log names the abandoned message");
         StringAssert.Contains(stopped.StandardError, "abandoned");
         var back = Broker.PeekAsync(group.Queue).GetAwaiter().GetResult();
-        Assert.AreEqual(id, back?.GetValueOrDefault("weaving-id"), "not acknowledged: it is in the queue again");
+        Assert.AreEqual(id, back?.GetValueOrDefault("message-id"), "not acknowledged: it is in the queue again");
         Broker.DeleteQueuesAsync(layout.AllQueues).GetAwaiter().GetResult();
     }
 
@@ -280,7 +276,7 @@ public sealed class PoisonTests
         using var channel = connection.CreateChannelAsync(new CreateChannelOptions(true, true)).GetAwaiter().GetResult();
         for (var i = 0; i < count; i++)
         {
-            var properties = new BasicProperties { Persistent = true, Headers = Headers("OnEvent", $"0000000000000004{i:x16}", build) };
+            var properties = Headers("OnEvent", $"0000000000000004{i:x16}", build);
             channel.BasicPublishAsync("", queue, mandatory: true, properties, body).AsTask().GetAwaiter().GetResult();
         }
     }

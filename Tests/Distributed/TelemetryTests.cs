@@ -180,7 +180,7 @@ public sealed class TelemetryTests
             group = HostProcess.Start("OnEvent", ["--app", fixture.WovenDll, "--stage", "OnEvent"], null, telemetry);
             // OnEnd's queue may also hold the source's OnEnd message (a trace of its own): the group's posts are OnResult.
             var fromGroup = WaitForMessages(onEnd.Queue, events, group)
-                .Where(h => h.GetValueOrDefault("weaving-stage") == "OnResult").ToList();
+                .Where(h => h.GetValueOrDefault("type") == "OnResult").ToList();
             Assert.IsNotEmpty(fromGroup);
             foreach (var posted in fromGroup.Select(Parse))
             {
