@@ -168,6 +168,8 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     async Task SendLoopAsync(WovenApp current)
     {
         var reader = outbox.Reader;
+        // The flush being confirmed, if any: taken from the outbox, so it is completed here whatever happens.
+        TaskCompletionSource? flushing = null;
         try
         {
             while (await reader.WaitToReadAsync(closing.Token))
@@ -182,8 +184,10 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
                             await PublishAsync(current, message);
                         else
                         {
+                            flushing = item.Flushed;
                             await ConfirmAllAsync(current);
-                            item.Flushed!.TrySetResult();
+                            flushing!.TrySetResult();
+                            flushing = null;
                         }
                     }
                 }
@@ -204,6 +208,7 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
         }
         // Flushes nobody will complete now: their waiters learn why.
         outbox.Writer.TryComplete();
+        flushing?.TrySetException(failure ?? new ObjectDisposedException(nameof(RabbitMqTransport)));
         while (reader.TryRead(out var left))
             left.Flushed?.TrySetException(failure ?? new ObjectDisposedException(nameof(RabbitMqTransport)));
     }

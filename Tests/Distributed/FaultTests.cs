@@ -112,6 +112,32 @@ public sealed partial class FaultTests
     }
 
     [TestMethod]
+    public void A_broker_gone_for_longer_than_ReconnectTimeout_while_the_source_publishes_ends_the_source_with_exit_code_1_saying_why()
+    {
+        // Every process through a proxy that then goes away for good: the source's publishing loop gives up after
+        // ReconnectTimeout, and the program's thread, waiting to post or to drain, learns it; it must not wait forever.
+        string[] args = [(5 * Events).ToString()];
+        var proxy = new FreezingProxy(Broker.Uri, "never sent");
+        var distributed = DistributedRun.Run(Reliable, args, new DistributedRunOptions
+        {
+            Environment = new Dictionary<string, string> { ["WEAVING_RABBITMQ"] = proxy.Uri, ["Weaving__ReconnectTimeout"] = "00:00:03" },
+            Timeout = TimeSpan.FromMinutes(2),
+            WhileSourceRuns = (layout, source) =>
+            {
+                WaitForProgress(layout, source, Events / 10);
+                proxy.Dispose();
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+                while (!source.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(100);
+                Assert.IsTrue(source.HasExited, $"the source still runs a minute after the broker went away.{Environment.NewLine}{source.StandardErrorSoFar}");
+            },
+        });
+
+        Assert.AreEqual(1, distributed.ExitCode, distributed.ToString());
+        StringAssert.Contains(distributed.Source.StandardError, "could not be reached for 00:00:03", distributed.ToString());
+        StringAssert.Contains(distributed.Source.StandardError, "Source: the run cannot go on", distributed.ToString());
+    }
+
+    [TestMethod]
     public void Kill_9_of_the_active_stateful_host_at_ten_random_points_of_a_run_each_time_a_standby_goes_on_from_the_last_checkpoint_and_the_output_is_the_same()
     {
         string[] args = [LongRun.ToString(), PrintNowAndThen];
