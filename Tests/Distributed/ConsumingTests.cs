@@ -103,6 +103,24 @@ public sealed class ConsumingTests
     }
 
     [TestMethod]
+    public void A_stage_name_the_type_property_cannot_hold_is_refused_at_start_naming_it()
+    {
+        static WovenApp AppWithStage(string assemblyName, string stage)
+        {
+            var assembly = System.Reflection.Emit.AssemblyBuilder.DefineDynamicAssembly(new System.Reflection.AssemblyName(assemblyName),
+                System.Reflection.Emit.AssemblyBuilderAccess.Run);
+            var description = new Weaving.Woven.WovenAppDescription("build", WovenApp.CurrentRuntimeVersion);
+            description.Group("Group", 0, ownsState: false);
+            description.Stage(stage, "Group", assemblyName + ".Message", copyArguments: false, [], StageKind.Handler, []);
+            return WovenApp.Load(assembly, description);
+        }
+
+        var tooLong = "On" + new string('é', 127); // 256 bytes of UTF-8 in 129 characters
+        StringAssert.Contains(WovenAppLoader.NameTooLong(AppWithStage("LongStageName", tooLong)), "named in 256 bytes of UTF-8");
+        Assert.IsNull(WovenAppLoader.NameTooLong(AppWithStage("FittingStageName", "On" + new string('x', 253))), "255 bytes fit");
+    }
+
+    [TestMethod]
     public void A_message_named_only_in_headers_as_before_is_not_taken_for_a_woven_one()
     {
         var headersOnly = new BasicProperties
