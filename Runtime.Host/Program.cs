@@ -85,7 +85,7 @@ try
 
     var exit = host.Services.GetRequiredService<HostExit>();
     await host.RunAsync();
-    transport.Dispose();
+    await transport.DisposeAsync();
     return exit.Code;
 }
 catch (OptionsValidationException e)
