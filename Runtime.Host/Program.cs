@@ -84,8 +84,8 @@ try
     Pipeline.UseTransport(app, transport);
 
     var exit = host.Services.GetRequiredService<HostExit>();
+    // RunAsync disposes the host's services when it ends, the transport among them (asynchronously: see its DisposeAsync).
     await host.RunAsync();
-    await transport.DisposeAsync();
     return exit.Code;
 }
 catch (OptionsValidationException e)

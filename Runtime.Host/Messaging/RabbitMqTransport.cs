@@ -18,12 +18,11 @@ namespace Weaving.Host.Messaging;
 /// <see cref="Drain"/>. Nothing is opened until the first send: a host that only consumes needs no control queue.
 /// <para>
 /// Sending. <see cref="Send"/> announces the message and puts it in a bounded outbox; one loop (<c>SendLoopAsync</c>)
-/// publishes what the outbox holds, in the order it was put there, as a burst: the client then writes many publishes
-/// to its socket at once, where publishing each from the program's thread as it came wrote and woke for every one (the
-/// broker and the source each spent about a tenth more per event). The program's thread waits only when the outbox is
+/// publishes what the outbox holds, in the order it was put there. The program's thread waits only when the outbox is
 /// full (the broker is slower than the program), and <see cref="Drain"/> waits for a flush: everything before it
 /// published and confirmed. No lock is held across an asynchronous call: the session is the loop's, and a reconnect
-/// takes it over through <c>sessionGate</c>.
+/// takes it over through <c>sessionGate</c>. (It costs what publishing from the program's thread did: RabbitMQ.Client
+/// writes one send per publish either way.)
 /// </para>
 /// <para>
 /// Losing the broker. The source keeps every publish until it is confirmed; on a new connection it declares its queues
@@ -215,32 +214,23 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
     }
 
     // With sessionGate held: publishes on the session, opening it first, and again on a new one after a lost connection.
-    async Task PublishAsync(WovenApp current, Outbound message)
-    {
-        while (true)
-        {
-            var open = session ?? await OpenSessionAsync(current);
-            try
-            {
-                await open.Publisher.PublishAsync(message);
-                return;
-            }
-            catch (Exception e) when (!disposing && BrokerConnection.IsConnectionLoss(e, open.Connection))
-            {
-                await ReconnectAsync(open, e.Message);
-            }
-        }
-    }
+    Task PublishAsync(WovenApp current, Outbound message) =>
+        OnSessionAsync(current, message, static (publisher, m) => publisher.PublishAsync(m).AsTask());
 
     // With sessionGate held: everything published so far is held by the broker (published again after a lost connection).
-    async Task ConfirmAllAsync(WovenApp current)
+    Task ConfirmAllAsync(WovenApp current) =>
+        OnSessionAsync(current, (Outbound?)null, static (publisher, _) => publisher.WhenAllConfirmedAsync());
+
+    // With sessionGate held: `act` on the session's publisher, opening the session first, and on a new one after a lost
+    // connection (which publishes again what the lost one had not seen confirmed). Static lambdas: nothing allocated a publish.
+    async Task OnSessionAsync<TState>(WovenApp current, TState state, Func<ConfirmedPublisher, TState, Task> act)
     {
         while (true)
         {
             var open = session ?? await OpenSessionAsync(current);
             try
             {
-                await open.Publisher.WhenAllConfirmedAsync();
+                await act(open.Publisher, state);
                 return;
             }
             catch (Exception e) when (!disposing && BrokerConnection.IsConnectionLoss(e, open.Connection))
