@@ -12,13 +12,16 @@ namespace Weaving.InMemory;
 /// Updates take no lock: two senders timing hand-offs to one group at once may lose a sample, and a reader may see the
 /// estimate a few samples late; either only delays a decision by a few messages.
 /// </summary>
-sealed class CostMeter(double initialTicks)
+sealed class CostMeter(double initialTicks, bool typical = false)
 {
     public const int SampleEvery = 16;
     public const int SampleEveryCheap = 256;
     const int Warmup = 8;
     static readonly double CheapTicks = TicksFromMicroseconds(0.25);
 
+    // The last samples of a meter of typical costs (see Add), the oldest overwritten first.
+    const int TypicalOf = 8;
+    readonly double[]? recent = typical ? new double[TypicalOf] : null;
     double estimate = initialTicks;
     // Calls left until the next timed one; the first two are not timed: they pay for the JIT.
     int countdown = 3;
@@ -42,10 +45,20 @@ sealed class CostMeter(double initialTicks)
         return true;
     }
 
-    /// <summary>Adds the sample of a call timed from <paramref name="start"/> to <paramref name="end"/> (stopwatch timestamps).</summary>
+    /// <summary>
+    /// Adds the sample of a call timed from <paramref name="start"/> to <paramref name="end"/> (stopwatch timestamps).
+    /// A meter of typical costs (a hand-off: fast mostly, slow when it has to wake the worker or meets it holding the
+    /// lock, in runs) takes the median of its last eight samples: a run of slow ones, as at the start of a burst when
+    /// every worker sleeps, moves it only once they are most of the recent hand-offs.
+    /// </summary>
     public void Add(long start, long end)
     {
         var ticks = end - start;
+        if (recent is not null)
+        {
+            AddTypical(ticks, end);
+            return;
+        }
         var m = Volatile.Read(ref estimate);
         // The first sample replaces the prior. Then down at once, up by doubling: a thread preempted in the middle of a
         // timed call makes a sample far too long (on a busy machine, milliseconds for a call of nanoseconds), never too
@@ -55,6 +68,21 @@ sealed class CostMeter(double initialTicks)
         if (samples != 0 && ticks > 2 * m) countdown = 1;
         Volatile.Write(ref estimate, next);
         Volatile.Write(ref samples, samples + 1);
+        Volatile.Write(ref lastSampled, end);
+    }
+
+    void AddTypical(long ticks, long end)
+    {
+        var count = Volatile.Read(ref samples);
+        recent![count % TypicalOf] = ticks;
+        var filled = (int)Math.Min(count + 1, TypicalOf);
+        Span<double> sorted = stackalloc double[TypicalOf];
+        recent.AsSpan(0, filled).CopyTo(sorted);
+        sorted = sorted[..filled];
+        sorted.Sort();
+        var median = filled % 2 == 1 ? sorted[filled / 2] : (sorted[filled / 2 - 1] + sorted[filled / 2]) / 2;
+        Volatile.Write(ref estimate, median);
+        Volatile.Write(ref samples, count + 1);
         Volatile.Write(ref lastSampled, end);
     }
 

@@ -200,7 +200,7 @@ sealed class GroupWorker
         {
             Decision.InlineCost.Add(sampleStart, Stopwatch.GetTimestamp());
             sampleStart = 0;
-            Decision.Update();
+            Decision.Update(Received);
         }
         var here = holder!;
         var caller = callerContext;
@@ -346,7 +346,7 @@ sealed class GroupWorker
         if (sample)
         {
             Decision.SendCost.Add(start, Stopwatch.GetTimestamp());
-            Decision.Update();
+            Decision.Update(Received);
         }
     }
 
@@ -393,7 +393,7 @@ sealed class GroupWorker
                 var start = Stopwatch.GetTimestamp();
                 Executor.Execute(message, outgoing, failures);
                 meter.Add(start, Stopwatch.GetTimestamp());
-                Decision.Update();
+                Decision.Update(Received);
             }
             else
                 Executor.Execute(message, outgoing, failures);

@@ -12,6 +12,12 @@ sealed class RouteDecision(InlinePolicy policy)
     public const double PromoteAt = 8;
     public const double DemoteAt = 4;
     const int EvidenceSamples = 4;
+    // Heartbeat scheduling's other half: a worker is started only once the group has done this much work since its route
+    // last changed (its messages times what one costs), so that what starting a worker and hopping costs (a thread, the
+    // messages, the wake-ups: a few hundred microseconds) is a fraction of the work already done. A program whose groups
+    // do less than this in all, or whose first messages only look dear because they also pay for the JIT compiling
+    // what their handlers call, starts no thread; a long one promotes a heavy group a couple of milliseconds later.
+    static readonly double PromoteAfterWorkTicks = CostMeter.TicksFromMicroseconds(2_000);
     // What a sender measures on enqueue (a lock, a list add: tens of nanoseconds) is only part of a hop: the message
     // object, the executor, the message's cache lines moving to the worker's core and, when it sleeps, waking it make
     // the rest. Measured end to end on two cores (WEAVING_INLINE=never against always, tiny handlers), a hop costs a
@@ -24,6 +30,8 @@ sealed class RouteDecision(InlinePolicy policy)
     volatile GroupRoute route = policy == InlinePolicy.Never ? GroupRoute.Hop : GroupRoute.Inline;
     int posts;
     long switches;
+    // Messages the group had received when its route last changed (adaptive policy; the decider's only).
+    long receivedAtSwitch;
 
     public InlinePolicy Policy { get; } = policy;
 
@@ -35,7 +43,7 @@ sealed class RouteDecision(InlinePolicy policy)
 
     /// <summary>What it costs a sender to queue a message, wake-up call included. Until one was queued, a prior of half a
     /// microsecond.</summary>
-    public CostMeter SendCost { get; } = new(CostMeter.TicksFromMicroseconds(0.5));
+    public CostMeter SendCost { get; } = new(CostMeter.TicksFromMicroseconds(0.5), typical: true);
 
     /// <summary>What copying a message costs, for stages whose messages are copied (<c>CopyArguments</c>): part of a hop,
     /// which a direct call does not pay (it passes the arguments as they are). Timed on every copy; zero for other groups.</summary>
@@ -52,6 +60,17 @@ sealed class RouteDecision(InlinePolicy policy)
     /// </summary>
     public double HopTicks => Math.Max(2 * SendCost.Ticks, MinimumHopTicks) + CopyCost.Ticks;
 
+    /// <summary>
+    /// What a hop is taken to cost when the last one measured is <see cref="StaleHopTicks"/> old: a group that runs inline
+    /// queues nothing, so the cost that took it back inline would otherwise stay as measured then, however much the
+    /// machine's load or the group's senders changed since. Once stale, a group whose work is worth a hop at the prior
+    /// cost gets its worker again and the hop is measured anew (at most one such try in that long: if the hop is still
+    /// dear, the group goes back inline after a few queued messages).
+    /// </summary>
+    double PriorHopTicks => MinimumHopTicks + CopyCost.Ticks;
+
+    static readonly double StaleHopTicks = CostMeter.TicksFromMicroseconds(100_000);
+
     public GroupRoute Route => route;
 
     /// <summary>How many times the route changed.</summary>
@@ -66,22 +85,25 @@ sealed class RouteDecision(InlinePolicy policy)
         return next;
     }
 
-    /// <summary>Called after a new sample: follows the costs (adaptive policy only).</summary>
-    public void Update()
+    /// <summary>Called after a new sample, with the messages the group received so far: follows the costs (adaptive
+    /// policy only).</summary>
+    public void Update(long received)
     {
         if (Policy != InlinePolicy.Adaptive) return;
         // The first samples of a group also time the JIT compiling what its handler calls: one is no evidence.
         if (route == GroupRoute.Inline && InlineCost.Samples < EvidenceSamples) return;
         if (route == GroupRoute.Hop && QueuedCost.Samples < EvidenceSamples && InlineCost.LastSampled >= QueuedCost.LastSampled) return;
         var handler = HandlerTicks;
-        var hop = HopTicks;
-        if (route == GroupRoute.Inline && handler > PromoteAt * hop) Set(GroupRoute.Hop);
-        else if (route == GroupRoute.Hop && handler < DemoteAt * hop) Set(GroupRoute.Inline);
+        var hop = route == GroupRoute.Inline && InlineCost.LastSampled - SendCost.LastSampled > StaleHopTicks ? PriorHopTicks : HopTicks;
+        if (route == GroupRoute.Inline && handler > PromoteAt * hop && (received - receivedAtSwitch) * handler >= PromoteAfterWorkTicks)
+            Set(GroupRoute.Hop, received);
+        else if (route == GroupRoute.Hop && handler < DemoteAt * hop) Set(GroupRoute.Inline, received);
     }
 
-    void Set(GroupRoute next)
+    void Set(GroupRoute next, long received = 0)
     {
         route = next;
+        receivedAtSwitch = received;
         Interlocked.Increment(ref switches);
     }
 }

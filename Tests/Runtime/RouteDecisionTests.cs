@@ -1,0 +1,145 @@
+using Weaving.InMemory;
+
+namespace Weaving.Tests.Runtime;
+
+/// <summary>
+/// The in-memory runtime's decision for one group (<see cref="RouteDecision"/>), fed made-up timings: what makes a group
+/// get its worker, and what takes it back inline. The timings go in as stopwatch timestamps, so that a test can say
+/// "100 ms later" without waiting.
+/// </summary>
+[TestClass]
+public sealed class RouteDecisionTests
+{
+    static readonly long Microsecond = (long)CostMeter.TicksFromMicroseconds(1);
+
+    // A clock for the made-up samples: every call moves it on by what the sample took.
+    long now = 1_000_000 * Microsecond;
+
+    void Sample(CostMeter meter, double microseconds)
+    {
+        var start = now;
+        now += (long)(microseconds * Microsecond);
+        meter.Add(start, now);
+    }
+
+    // Messages of `handler` µs run inline until the decision promotes the group (or `messages` ran): the messages it took.
+    long RunInline(RouteDecision decision, double handler, long from, long messages)
+    {
+        for (var received = from + 1; received <= from + messages; received++)
+        {
+            if (decision.InlineCost.ShouldSample())
+            {
+                Sample(decision.InlineCost, handler);
+                decision.Update(received);
+            }
+            else
+                now += (long)(handler * Microsecond);
+            if (decision.Route == GroupRoute.Hop) return received - from;
+        }
+        return messages;
+    }
+
+    [TestMethod]
+    public void A_group_whose_first_messages_look_dear_gets_no_worker_before_it_did_two_milliseconds_of_work()
+    {
+        // 50 µs a message (the first ones of a short program, say, paying for the JIT): worth a hop each (8 hops of at least
+        // 1 µs), but 40 of them are 2 ms of work in all, not worth a thread.
+        var decision = new RouteDecision(InlinePolicy.Adaptive);
+        Assert.AreEqual(20, RunInline(decision, handler: 50, from: 0, messages: 20), "20 messages of 50 µs are 1 ms of work");
+        Assert.AreEqual(GroupRoute.Inline, decision.Route);
+
+        var more = RunInline(decision, handler: 50, from: 20, messages: 1000);
+        Assert.AreEqual(GroupRoute.Hop, decision.Route, "a group that keeps doing 50 µs a message gets its worker");
+        Assert.IsTrue(20 + more is >= 40 and <= 60, $"promoted after {20 + more} messages of 50 µs: expected at about 2 ms of work (40)");
+    }
+
+    [TestMethod]
+    public void A_cheap_group_gets_no_worker_however_long_it_runs()
+    {
+        var decision = new RouteDecision(InlinePolicy.Adaptive);
+        RunInline(decision, handler: 2, from: 0, messages: 100_000);
+        Assert.AreEqual(GroupRoute.Inline, decision.Route, "2 µs a message is under 8 hops of at least 1 µs");
+        Assert.AreEqual(0, decision.Switches);
+    }
+
+    [TestMethod]
+    public void Bursts_of_slow_hand_offs_do_not_take_a_busy_group_back_inline()
+    {
+        // A group of 40 µs messages on its worker, its sender's hand-offs 0.3 µs, but every thousandth post starts a burst of
+        // 20 that take 60 µs each (every worker asleep at the start of a run, say). A hop is 0.6 µs most of the time:
+        // the group must keep its worker. The meter used to let each slow sample call for the next to be timed, and
+        // double the estimate on each: a burst of ten ratcheted it past 10 µs, and the group went inline for good.
+        var decision = Promoted(handler: 40);
+        var received = 10_000L;
+        for (var post = 0; post < 100_000; post++)
+        {
+            received++;
+            var slow = post % 1000 is >= 500 and < 520;
+            if (decision.SendCost.ShouldSample())
+            {
+                Sample(decision.SendCost, slow ? 60 : 0.3);
+                decision.Update(received);
+            }
+            if (post % 16 == 0)
+            {
+                Sample(decision.QueuedCost, 40);
+                decision.Update(received);
+            }
+            Assert.AreEqual(GroupRoute.Hop, decision.Route,
+                $"taken back inline at post {post}: hop estimated at {CostMeter.MicrosecondsFromTicks(decision.HopTicks):0.##} µs");
+        }
+        Assert.AreEqual(1, decision.Switches);
+    }
+
+    [TestMethod]
+    public void Hand_offs_that_stay_slow_take_the_group_back_inline()
+    {
+        // The other side of the median: when most hand-offs cost 60 µs, a 40 µs message does not pay for its hop.
+        var decision = Promoted(handler: 40);
+        for (var post = 0; post < 10_000 && decision.Route == GroupRoute.Hop; post++)
+        {
+            if (decision.SendCost.ShouldSample())
+            {
+                Sample(decision.SendCost, post % 8 == 0 ? 0.3 : 60);
+                decision.Update(10_000 + post);
+            }
+        }
+        Assert.AreEqual(GroupRoute.Inline, decision.Route);
+    }
+
+    [TestMethod]
+    public void A_group_taken_inline_by_dear_hops_tries_its_worker_again_once_that_measure_is_old()
+    {
+        var decision = Promoted(handler: 40);
+        for (var post = 0; post < 10_000 && decision.Route == GroupRoute.Hop; post++)
+            if (decision.SendCost.ShouldSample())
+            {
+                Sample(decision.SendCost, 60);
+                decision.Update(10_000 + post);
+            }
+        Assert.AreEqual(GroupRoute.Inline, decision.Route, "hops of 60 µs do not pay for 40 µs of work");
+
+        // Inline for a while: the hop of 60 µs measured back then still stands for 100 ms, however long the group runs.
+        RunInline(decision, handler: 40, from: 20_000, messages: 2_000);
+        Assert.AreEqual(GroupRoute.Inline, decision.Route, "80 ms later, the hop measured last is still what a hop costs");
+        // Then it is stale: the machine, the load or the senders may have changed. The group gets its worker again to
+        // measure the hop anew.
+        RunInline(decision, handler: 40, from: 22_000, messages: 2_000);
+        Assert.AreEqual(GroupRoute.Hop, decision.Route, "160 ms later the group should try its worker again");
+    }
+
+    // A group that runs `handler` µs a message, promoted to its worker after plenty of work.
+    RouteDecision Promoted(double handler)
+    {
+        var decision = new RouteDecision(InlinePolicy.Adaptive);
+        RunInline(decision, handler, from: 0, messages: 10_000);
+        Assert.AreEqual(GroupRoute.Hop, decision.Route, "setting up: the group should have been promoted");
+        for (var i = 0; i < 8; i++)
+        {
+            Sample(decision.QueuedCost, handler);
+            decision.Update(10_000);
+        }
+        Assert.AreEqual(GroupRoute.Hop, decision.Route);
+        return decision;
+    }
+}
