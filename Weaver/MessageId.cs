@@ -21,7 +21,11 @@ public readonly record struct MessageId(ulong High, ulong Low)
 
     public static MessageId NewRun(out ulong run)
     {
-        run = (ulong)Random.Shared.NextInt64() ^ (ulong)DateTime.UtcNow.Ticks;
+        // A random number from the system's generator, through Guid: Random.Shared would load and seed its own
+        // generator's types at every woven program's start for this one number.
+        Span<byte> random = stackalloc byte[16];
+        Guid.NewGuid().TryWriteBytes(random);
+        run = BitConverter.ToUInt64(random) ^ BitConverter.ToUInt64(random[8..]) ^ (ulong)DateTime.UtcNow.Ticks;
         return Root(run, 0);
     }
 

@@ -21,7 +21,7 @@ public sealed class WovenApp
     WovenApp(Assembly assembly, string buildHash, string runtimeVersion, List<GroupInfo> groups, List<StageDeclaration> declared)
     {
         Assembly = assembly;
-        Name = assembly.GetName().Name!;
+        Name = SimpleName(assembly);
         BuildHash = buildHash;
         RuntimeVersion = runtimeVersion;
 
@@ -48,6 +48,16 @@ public sealed class WovenApp
         Stages = stages;
         foreach (var stage in stages)
             stage.ResolveBarriers(stagesByName);
+    }
+
+    // The simple name, read from the display name ("Name, Version=…, Culture=…"): Assembly.GetName() would make an
+    // AssemblyName, and with it a Version and a CultureInfo, at every woven program's start (a score of types to load
+    // that the unwoven program does not). A name with an escaped comma in it is left to GetName.
+    static string SimpleName(Assembly assembly)
+    {
+        var full = assembly.FullName ?? "";
+        var comma = full.IndexOf(',');
+        return full.Contains('\\') ? assembly.GetName().Name! : comma < 0 ? full : full[..comma];
     }
 
     static WovenApp FromAttributes(Assembly assembly, WovenAssemblyAttribute woven)
