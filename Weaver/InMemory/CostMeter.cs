@@ -54,36 +54,35 @@ sealed class CostMeter(double initialTicks, bool typical = false)
     public void Add(long start, long end)
     {
         var ticks = end - start;
+        var count = Volatile.Read(ref samples);
+        double next;
         if (recent is not null)
+            next = MedianWith(ticks, count);
+        else
         {
-            AddTypical(ticks, end);
-            return;
+            // The first sample replaces the prior. Then down at once, up by doubling: a thread preempted in the middle of a
+            // timed call makes a sample far too long (on a busy machine, milliseconds for a call of nanoseconds), never too
+            // short; so a shorter sample is believed at once, a longer one at most doubles the estimate, and the next
+            // call, timed too, undoes that. A cost that really grew is caught up with in a few calls.
+            var m = Volatile.Read(ref estimate);
+            next = count == 0 || ticks <= m ? ticks : Math.Min(ticks, 2 * m);
+            if (count != 0 && ticks > 2 * m) countdown = 1;
         }
-        var m = Volatile.Read(ref estimate);
-        // The first sample replaces the prior. Then down at once, up by doubling: a thread preempted in the middle of a
-        // timed call makes a sample far too long (on a busy machine, milliseconds for a call of nanoseconds), never too
-        // short; so a shorter sample is believed at once, a longer one at most doubles the estimate, and the next
-        // call, timed too, undoes that. A cost that really grew is caught up with in a few calls.
-        var next = samples == 0 || ticks <= m ? ticks : Math.Min(ticks, 2 * m);
-        if (samples != 0 && ticks > 2 * m) countdown = 1;
         Volatile.Write(ref estimate, next);
-        Volatile.Write(ref samples, samples + 1);
+        Volatile.Write(ref samples, count + 1);
         Volatile.Write(ref lastSampled, end);
     }
 
-    void AddTypical(long ticks, long end)
+    // The median of the last samples of a meter of typical costs, this one (the count-th) included.
+    double MedianWith(long ticks, long count)
     {
-        var count = Volatile.Read(ref samples);
         recent![count % TypicalOf] = ticks;
         var filled = (int)Math.Min(count + 1, TypicalOf);
         Span<double> sorted = stackalloc double[TypicalOf];
-        recent.AsSpan(0, filled).CopyTo(sorted);
         sorted = sorted[..filled];
+        recent.AsSpan(0, filled).CopyTo(sorted);
         sorted.Sort();
-        var median = filled % 2 == 1 ? sorted[filled / 2] : (sorted[filled / 2 - 1] + sorted[filled / 2]) / 2;
-        Volatile.Write(ref estimate, median);
-        Volatile.Write(ref samples, count + 1);
-        Volatile.Write(ref lastSampled, end);
+        return filled % 2 == 1 ? sorted[filled / 2] : (sorted[filled / 2 - 1] + sorted[filled / 2]) / 2;
     }
 
     public static double TicksFromMicroseconds(double microseconds) => microseconds * Stopwatch.Frequency / 1e6;

@@ -71,6 +71,9 @@ sealed class RouteDecision(InlinePolicy policy)
 
     static readonly double StaleHopTicks = CostMeter.TicksFromMicroseconds(100_000);
 
+    // Running inline, the group's latest sample is an inline one: the hop was last measured that long before it.
+    bool HopIsStale => route == GroupRoute.Inline && InlineCost.LastSampled - SendCost.LastSampled > StaleHopTicks;
+
     public GroupRoute Route => route;
 
     /// <summary>How many times the route changed.</summary>
@@ -94,7 +97,7 @@ sealed class RouteDecision(InlinePolicy policy)
         if (route == GroupRoute.Inline && InlineCost.Samples < EvidenceSamples) return;
         if (route == GroupRoute.Hop && QueuedCost.Samples < EvidenceSamples && InlineCost.LastSampled >= QueuedCost.LastSampled) return;
         var handler = HandlerTicks;
-        var hop = route == GroupRoute.Inline && InlineCost.LastSampled - SendCost.LastSampled > StaleHopTicks ? PriorHopTicks : HopTicks;
+        var hop = HopIsStale ? PriorHopTicks : HopTicks;
         if (route == GroupRoute.Inline && handler > PromoteAt * hop && (received - receivedAtSwitch) * handler >= PromoteAfterWorkTicks)
             Set(GroupRoute.Hop, received);
         else if (route == GroupRoute.Hop && handler < DemoteAt * hop) Set(GroupRoute.Inline, received);
