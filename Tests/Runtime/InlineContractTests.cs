@@ -197,7 +197,7 @@ public sealed partial class InlineContractTests
         Assert.IsTrue(allocated < 1024, $"{allocated} bytes allocated for {posts} posts that ran inline");
     }
 
-    static (AssemblyLoadContext Context, Action<string, int> Receive, Func<string> Report) LoadLibrary(string policy)
+    internal static (AssemblyLoadContext Context, Action<string, int> Receive, Func<string> Report) LoadLibrary(string policy)
     {
         var library = Fixtures.Get("StageLibrary");
         var previous = Environment.GetEnvironmentVariable("WEAVING_INLINE");

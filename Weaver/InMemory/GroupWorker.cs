@@ -47,6 +47,7 @@ sealed class GroupWorker
     long receivedInline;
     long finished;
     long threadsStarted;
+    long failedMessages;
     // The inline holder's bookkeeping (only the holder of the claim touches it): nesting of direct calls, the thread
     // and what ran on it before, and the start of a timed call.
     int nesting;
@@ -102,6 +103,9 @@ sealed class GroupWorker
     /// <summary>Messages that ran inline on a sender's thread (the rest went through the queue).</summary>
     public long RanInline => Volatile.Read(ref receivedInline);
     public long Finished => Volatile.Read(ref finished);
+    /// <summary>Messages whose handler threw (for the meter).</summary>
+    public long FailedMessages => Interlocked.Read(ref failedMessages);
+    internal void CountFailure() => Interlocked.Increment(ref failedMessages);
     /// <summary>How many times a worker thread was started for this group (0: it never had one).</summary>
     public long ThreadsStarted => Interlocked.Read(ref threadsStarted);
 

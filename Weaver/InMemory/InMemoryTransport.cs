@@ -23,6 +23,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     readonly object drainGate = new();
     volatile int drainWaiters;
     long failed;
+    TransportMeter? meter;
 
     public long FailedMessages => Interlocked.Read(ref failed);
 
@@ -44,7 +45,11 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         foreach (var stage in app.Stages)
             if (stage.Route is { } route)
                 route.Worker = WorkerOf(stage.Group);
+        meter = TransportMeter.Attach(this);
     }
+
+    /// <summary>The groups' workers, in the app's order.</summary>
+    internal GroupWorker[] Workers => workers;
 
     /// <summary>
     /// Gives the Post stubs of <paramref name="stage"/> their route when the app was read from its attributes (a library,
@@ -117,6 +122,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         foreach (var failure in failures)
         {
             Interlocked.Increment(ref failed);
+            WorkerOf(failure.Message.Stage.Group).CountFailure();
             Console.Error.WriteLine($"weaving: {failure}{Environment.NewLine}{failure.Exception}");
         }
     }
@@ -125,6 +131,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     internal void FailedInline(StageInfo stage, MessageId id, Exception exception)
     {
         Interlocked.Increment(ref failed);
+        WorkerOf(stage.Group).CountFailure();
         Console.Error.WriteLine($"weaving: stage {stage.Name} failed message {id} (run inline): {exception.GetType().FullName}: {exception.Message}{Environment.NewLine}{exception}");
     }
 
@@ -178,6 +185,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 
     public void Dispose()
     {
+        meter?.Dispose();
         foreach (var worker in workers) worker.Stop();
     }
 }
