@@ -6,7 +6,7 @@ namespace Weaving.Host;
 /// <summary>The meter <c>Weaving</c> and the activity source <c>Weaving</c>; counters are tagged with the group.</summary>
 public sealed class HostMetrics
 {
-    public const string Name = "Weaving";
+    public const string Name = WeavingMeter.Name;
     public static readonly ActivitySource Activities = new(Name);
 
     /// <summary>
@@ -34,16 +34,16 @@ public sealed class HostMetrics
     public HostMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(Name);
-        processed = meter.CreateCounter<long>("weaving.messages.processed", "{message}", "Messages a group ran to completion, handler failures included.");
-        failed = meter.CreateCounter<long>("weaving.messages.failed", "{message}", "Messages whose handler threw.");
-        deadLettered = meter.CreateCounter<long>("weaving.messages.dead_lettered", "{message}", "Messages moved to a dead-letter queue: failed, undecodable, of another build or stage.");
-        duplicates = meter.CreateCounter<long>("weaving.messages.duplicates", "{message}", "Deliveries of a message the group had already run, acknowledged without running.");
-        inFlight = meter.CreateUpDownCounter<long>("weaving.messages.in_flight", "{message}", "Deliveries a group took and has not settled yet: running, or waiting for their posts' confirms.");
+        processed = meter.CreateCounter<long>(WeavingMeter.Processed, WeavingMeter.Unit, WeavingMeter.ProcessedDescription);
+        failed = meter.CreateCounter<long>(WeavingMeter.Failed, WeavingMeter.Unit, WeavingMeter.FailedDescription);
+        deadLettered = meter.CreateCounter<long>(WeavingMeter.DeadLettered, WeavingMeter.Unit, "Messages moved to a dead-letter queue: failed, undecodable, of another build or stage.");
+        duplicates = meter.CreateCounter<long>(WeavingMeter.Duplicates, WeavingMeter.Unit, "Deliveries of a message the group had already run, acknowledged without running.");
+        inFlight = meter.CreateUpDownCounter<long>(WeavingMeter.InFlight, WeavingMeter.Unit, "Deliveries a group took and has not settled yet: running, or waiting for their posts' confirms.");
     }
 
-    public void Processed(string group, long count = 1) => processed.Add(count, new KeyValuePair<string, object?>("weaving.group", group));
-    public void Failed(string group, long count = 1) => failed.Add(count, new KeyValuePair<string, object?>("weaving.group", group));
-    public void DeadLettered(string group, long count = 1) => deadLettered.Add(count, new KeyValuePair<string, object?>("weaving.group", group));
-    public void InFlight(string group, long change) => inFlight.Add(change, new KeyValuePair<string, object?>("weaving.group", group));
-    public void Duplicate(string group) => duplicates.Add(1, new KeyValuePair<string, object?>("weaving.group", group));
+    public void Processed(string group, long count = 1) => processed.Add(count, new KeyValuePair<string, object?>(WeavingMeter.GroupTag, group));
+    public void Failed(string group, long count = 1) => failed.Add(count, new KeyValuePair<string, object?>(WeavingMeter.GroupTag, group));
+    public void DeadLettered(string group, long count = 1) => deadLettered.Add(count, new KeyValuePair<string, object?>(WeavingMeter.GroupTag, group));
+    public void InFlight(string group, long change) => inFlight.Add(change, new KeyValuePair<string, object?>(WeavingMeter.GroupTag, group));
+    public void Duplicate(string group) => duplicates.Add(1, new KeyValuePair<string, object?>(WeavingMeter.GroupTag, group));
 }

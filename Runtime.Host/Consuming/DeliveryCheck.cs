@@ -59,7 +59,7 @@ public sealed class DeliveryCheck(WovenApp app, GroupInfo group, RecentIds recen
                 "missing or malformed message-id, type or app-id property: not a message of a woven program");
         if (rawReplyTo is not null && replyTo is null)
             return new DeliveryVerdict.Rejected(RejectionKind.BadReplyTo, id, null,
-                $"reply-to {Quote(rawReplyTo)} is not a control queue of {app.Name} (weaving.{app.Name}.source.<16 hex digits>)");
+                $"reply-to {Quote(rawReplyTo)} is not a control queue of {app.Name} ({QueueNames.SourceRunPattern(app)})");
         if (build != app.BuildHash)
             return new DeliveryVerdict.Rejected(RejectionKind.OtherBuild, id, replyTo,
                 $"message of build {Printable(build)}, but this host runs build {app.BuildHash} of {app.Name}");

@@ -35,7 +35,7 @@ public static class StageMapWriter
         {
             json.BeginObject()
                 .Property("name", g.Name)
-                .Property("queue", $"weaving.{plan.AssemblyName}.{g.Name}")
+                .Property("queue", Weaving.Woven.GroupQueueName.For(plan.AssemblyName, g.Name))
                 .Property("rank", g.Rank)
                 .Property("ownsState", g.OwnsState)
                 .Strings("stages", g.Stages.Select(s => s.Name))

@@ -18,7 +18,7 @@ namespace Weaving.InMemory;
 /// </summary>
 internal sealed class TransportMeter : IDisposable
 {
-    public const string Name = "Weaving";
+    public const string Name = WeavingMeter.Name;
     internal const string DiagnosticsAssembly = "System.Diagnostics.DiagnosticSource";
 
     readonly InMemoryTransport transport;
@@ -76,13 +76,13 @@ internal sealed class TransportMeter : IDisposable
     object CreateMeter()
     {
         var created = new Meter(Name);
-        created.CreateObservableCounter("weaving.messages.processed", () => Read(w => w.Finished), "{message}",
-            "Messages a group ran to completion, handler failures included.");
-        created.CreateObservableCounter("weaving.messages.failed", () => Read(w => w.FailedMessages), "{message}",
-            "Messages whose handler threw.");
-        created.CreateObservableUpDownCounter("weaving.messages.in_flight", () => Read(w => w.Received - w.Finished), "{message}",
+        created.CreateObservableCounter(WeavingMeter.Processed, () => Read(w => w.Finished), WeavingMeter.Unit,
+            WeavingMeter.ProcessedDescription);
+        created.CreateObservableCounter(WeavingMeter.Failed, () => Read(w => w.FailedMessages), WeavingMeter.Unit,
+            WeavingMeter.FailedDescription);
+        created.CreateObservableUpDownCounter(WeavingMeter.InFlight, () => Read(w => w.Received - w.Finished), WeavingMeter.Unit,
             "Messages a group received and has not finished: queued or running.");
-        created.CreateObservableCounter("weaving.messages.inline", () => Read(w => w.RanInline), "{message}",
+        created.CreateObservableCounter(WeavingMeter.Inline, () => Read(w => w.RanInline), WeavingMeter.Unit,
             "Messages that ran inline, as a direct call on their sender's thread, because their hop would have cost more than they do.");
         return created;
     }
@@ -92,7 +92,7 @@ internal sealed class TransportMeter : IDisposable
         var workers = transport.Workers;
         var measurements = new Measurement<long>[workers.Length];
         for (var i = 0; i < workers.Length; i++)
-            measurements[i] = new Measurement<long>(value(workers[i]), new KeyValuePair<string, object?>("weaving.group", workers[i].Group.Name));
+            measurements[i] = new Measurement<long>(value(workers[i]), new KeyValuePair<string, object?>(WeavingMeter.GroupTag, workers[i].Group.Name));
         return measurements;
     }
 
