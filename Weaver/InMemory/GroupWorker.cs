@@ -76,9 +76,17 @@ sealed class GroupWorker
         Index = index;
         Rank = group.Rank;
         Group = group;
-        Decision = new RouteDecision(policy);
+        Decision = new RouteDecision(policy, CopiesArguments(group));
         asInline = InlineThread.Encode(index, group.Rank, inline: true);
         asQueued = InlineThread.Encode(index, group.Rank, inline: false);
+    }
+
+    // A loop, not LINQ: compiled at every woven program's start.
+    static bool CopiesArguments(GroupInfo group)
+    {
+        foreach (var stage in group.Stages)
+            if (stage.CopyArguments) return true;
+        return false;
     }
 
     /// <summary>The group's rank, read by posts from other groups (only downstream may run inline).</summary>

@@ -7,7 +7,7 @@ namespace Weaving.InMemory;
 /// goes back inline when the work falls under <see cref="DemoteAt"/> hops, the gap between the two keeping a group whose
 /// cost sits near the line from switching on every sample.
 /// </summary>
-sealed class RouteDecision(InlinePolicy policy)
+sealed class RouteDecision(InlinePolicy policy, bool copies = false)
 {
     public const double PromoteAt = 8;
     public const double DemoteAt = 4;
@@ -18,6 +18,11 @@ sealed class RouteDecision(InlinePolicy policy)
     // do less than this in all, or whose first messages only look dear because they also pay for the JIT compiling
     // what their handlers call, starts no thread; a long one promotes a heavy group a couple of milliseconds later.
     static readonly double PromoteAfterWorkTicks = CostMeter.TicksFromMicroseconds(2_000);
+    // The same for a group whose messages are copied on a hop (CopyArguments), until a copy was timed: its first copy
+    // pays for System.Text.Json's first use (loading it, building the type's metadata, compiling its converters), tens of
+    // milliseconds, a hundred times a thread's start (56 ms for Arguments' grids on the two-core benchmark machine, whose
+    // whole unwoven run takes 140 ms). Four times that in work first keeps that first copy a fraction of the work done.
+    static readonly double PromoteCopyingAfterWorkTicks = CostMeter.TicksFromMicroseconds(200_000);
     // What a sender measures on enqueue (a lock, a list add: tens of nanoseconds) is only part of a hop: the message
     // object, the executor, the message's cache lines moving to the worker's core and, when it sleeps, waking it make
     // the rest. Measured end to end on two cores (WEAVING_INLINE=never against always, tiny handlers), a hop costs a
@@ -76,6 +81,12 @@ sealed class RouteDecision(InlinePolicy policy)
 
     public GroupRoute Route => route;
 
+    /// <summary>Whether some stage of the group has its messages copied on a hop.</summary>
+    public bool Copies { get; } = copies;
+
+    // The work a group does inline before it is promoted: more while its first copy, and what it costs, is still ahead.
+    double PromoteAfterWork => Copies && CopyCost.Samples == 0 ? PromoteCopyingAfterWorkTicks : PromoteAfterWorkTicks;
+
     /// <summary>How many times the route changed.</summary>
     public long Switches => Volatile.Read(ref switches);
 
@@ -98,7 +109,7 @@ sealed class RouteDecision(InlinePolicy policy)
         if (route == GroupRoute.Hop && QueuedCost.Samples < EvidenceSamples && InlineCost.LastSampled >= QueuedCost.LastSampled) return;
         var handler = HandlerTicks;
         var hop = HopIsStale ? PriorHopTicks : HopTicks;
-        if (route == GroupRoute.Inline && handler > PromoteAt * hop && (received - receivedAtSwitch) * handler >= PromoteAfterWorkTicks)
+        if (route == GroupRoute.Inline && handler > PromoteAt * hop && (received - receivedAtSwitch) * handler >= PromoteAfterWork)
             Set(GroupRoute.Hop, received);
         else if (route == GroupRoute.Hop && handler < DemoteAt * hop) Set(GroupRoute.Inline, received);
     }
