@@ -132,6 +132,7 @@ public static class Probe
         "WovenInMemory" => () => Pipeline3Build.Woven.Run(events, work, captureOutput: false),
         "HandWrittenChannels" => () => HandWrittenChannels.Run(events, work),
         "MessagesOnly" => () => MessagesOnly.Run(events, work),
+        "IndependentThreads" => () => IndependentThreads.Run(events, work),
         _ => throw new ArgumentException($"unknown variant {variant}"),
     };
 }

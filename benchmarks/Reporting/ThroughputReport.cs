@@ -15,7 +15,7 @@ public static class ThroughputReport
         ["WovenRabbitMq"] = "RawRabbitMqClient",
     };
 
-    public static readonly string[] Variants = ["Unwoven", "WovenInMemory", "HandWrittenChannels", "WovenRabbitMq", "RawRabbitMqClient"];
+    public static readonly string[] Variants = ["Unwoven", "WovenInMemory", "HandWrittenChannels", "IndependentThreads", "WovenRabbitMq", "RawRabbitMqClient"];
 
     public static void Write(IReadOnlyList<ThroughputResult> results, string directory, string command, IEnumerable<string> machine, IEnumerable<string> notes)
     {
@@ -67,7 +67,15 @@ public static class ThroughputReport
         if (results.FirstOrDefault(r => r.Variant == "WovenInMemory" && r.W == 0)?.BytesPerEvent is { } inlineBytes)
             text.AppendLine($"| WovenInMemory allocates 0 B an event at W = 0, where every message runs inline (issue 10) | {inlineBytes.ToString("F1", invariant)} B | {(inlineBytes < 0.5 ? "yes" : "**no**")} |");
         foreach (var w in results.Select(r => r.W).Distinct().Order())
-            Target(text, $"WovenRabbitMq >= 0.8x RawRabbitMqClient at W = {w} (issue 5)", Ratio(results, "WovenRabbitMq", "RawRabbitMqClient", w), 0.8);
+            Target(text, $"WovenRabbitMq >= 0.9x RawRabbitMqClient at W = {w} (issue 11; 0.8x issue 5)", Ratio(results, "WovenRabbitMq", "RawRabbitMqClient", w), 0.9);
+        text.AppendLine();
+        // Not a target: what no runtime of three stages can pass on this machine, and how close the woven one comes.
+        text.AppendLine("The machine's ceiling (IndependentThreads: the three stages' work on three threads that never hand over):").AppendLine();
+        text.AppendLine("| W (µs) | ceiling, vs Unwoven | WovenInMemory, vs the ceiling |");
+        text.AppendLine("|---:|---:|---:|");
+        foreach (var w in results.Select(r => r.W).Distinct().Order())
+            if (Ratio(results, "IndependentThreads", "Unwoven", w) is { } ceiling)
+                text.AppendLine($"| {w} | {Format(ceiling)} | {Format(Ratio(results, "WovenInMemory", "IndependentThreads", w))} |");
         text.AppendLine();
         text.AppendLine("![events per second against W](throughput.svg)");
         return text.ToString();

@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 namespace Weaving.Benchmarks.Throughput;
 
 /// <summary>
-/// Pipeline3 (three balanced stages of W µs each, the last folding into owned state) in five variants. One invocation
+/// Pipeline3 (three balanced stages of W µs each, the last folding into owned state) in five variants, and the machine's ceiling. One invocation
 /// processes a whole run of events; the Events/s and "vs Unwoven" columns turn the time into throughput
 /// (see <see cref="Workload"/> for the event counts). The broker variants need RabbitMQ (see <see cref="BenchmarkBroker"/>).
 /// </summary>
@@ -24,7 +24,7 @@ public class ThroughputBenchmarks
 
     int Events([System.Runtime.CompilerServices.CallerMemberName] string method = "") => EventsOf(method, W);
 
-    [GlobalSetup(Targets = [nameof(Unwoven), nameof(WovenInMemory), nameof(HandWrittenChannels)])]
+    [GlobalSetup(Targets = [nameof(Unwoven), nameof(WovenInMemory), nameof(HandWrittenChannels), nameof(IndependentThreads)])]
     public void SetupInMemory()
     {
         work = StageWork.IterationsFor(W);
@@ -93,6 +93,10 @@ public class ThroughputBenchmarks
     /// <summary>The floor for the in-memory runtime.</summary>
     [Benchmark]
     public ulong HandWrittenChannels() => Throughput.HandWrittenChannels.Run(Events(), work);
+
+    /// <summary>The machine's ceiling for three stages in memory: their work on three threads that never hand over.</summary>
+    [Benchmark]
+    public ulong IndependentThreads() => Throughput.IndependentThreads.Run(Events(), work);
 
     /// <summary>The woven build, one Runtime.Host per group, through RabbitMQ.</summary>
     [Benchmark]
