@@ -48,8 +48,8 @@ public static class Probe
         }
     }
 
-    /// <summary><c>--probe broker [W,…] [runs] [raw]</c>: the two broker variants (or the raw one alone), with the CPU seconds per 1,000 events of each
-    /// process involved.</summary>
+    /// <summary><c>--probe broker [W,…] [runs] [raw|woven]</c>: the broker variants (or the raw ones, or the woven one, alone), with the CPU seconds
+    /// per 1,000 events of each process involved.</summary>
     /// <summary>
     /// What checkpoints cost: Pipeline3 through the broker (its last group aggregates into owned state), its hosts with
     /// checkpoints and without (<c>Weaving:Checkpoints=false</c>), alternating, the median of each.
@@ -97,10 +97,11 @@ public static class Probe
                                       $"group hosts {Per(deployment.GroupHostsCpuSeconds() - hostsBefore)}, source {Per(CpuAccounting.ChildrenSeconds() - sourceBefore)} (fixed {deployment.FixedSeconds:F2} s taken off)");
                 }
             }
-            foreach (var quorum in new[] { false, true })
+            if (!args.Contains("woven"))
+            foreach (var (quorum, wovenShaped) in new[] { (false, false), (true, false), (true, true) })
             {
-                var name = quorum ? "RawQuorumQueues  " : "RawRabbitMqClient";
-                var raw = RawRabbitMqPipeline.StartAsync(ThroughputBenchmarks.BrokerUri, work, quorum).GetAwaiter().GetResult();
+                var name = wovenShaped ? "RawQuorumWovenSized" : quorum ? "RawQuorumQueues  " : "RawRabbitMqClient";
+                var raw = RawRabbitMqPipeline.StartAsync(ThroughputBenchmarks.BrokerUri, work, quorum, wovenShaped).GetAwaiter().GetResult();
                 raw.RunAsync(events / 10).GetAwaiter().GetResult();
                 for (var round = 0; round < runs; round++)
                 {

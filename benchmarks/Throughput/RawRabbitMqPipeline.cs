@@ -28,13 +28,22 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
     int aggregated;
     ulong checksum;
 
-    RawRabbitMqPipeline(int work) => this.work = work;
+    readonly bool wovenShaped;
+
+    RawRabbitMqPipeline(int work, bool wovenShaped)
+    {
+        this.work = work;
+        this.wovenShaped = wovenShaped;
+    }
 
     /// <param name="quorum">Quorum queues with a delivery limit, as the host declares its group queues, instead of durable
     /// classic ones: what part of the distance to the woven deployment is the queue type (<c>--probe broker</c>).</param>
-    public static async Task<RawRabbitMqPipeline> StartAsync(string brokerUri, int work, bool quorum = false)
+    /// <param name="wovenShaped">Messages the size and shape of the woven deployment's: its basic properties (content type,
+    /// a 32-digit message id, the stage as type, the build as app id, the run's control queue as reply-to) and a body as
+    /// long as its JSON: what part of the broker's cost per message is the message's size.</param>
+    public static async Task<RawRabbitMqPipeline> StartAsync(string brokerUri, int work, bool quorum = false, bool wovenShaped = false)
     {
-        var pipeline = new RawRabbitMqPipeline(work);
+        var pipeline = new RawRabbitMqPipeline(work, wovenShaped);
         var factory = new ConnectionFactory { Uri = new Uri(brokerUri), AutomaticRecoveryEnabled = false };
         var setup = await pipeline.ConnectAsync(factory, "setup");
         var admin = await setup.CreateChannelAsync();
@@ -61,12 +70,11 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
         aggregated = 0;
         expected = events;
         done = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var properties = new BasicProperties { Persistent = true };
         var inFlight = new Queue<Task>();
         for (var i = 0; i < events; i++)
         {
             while (inFlight.Count >= PublishWindow) await inFlight.Dequeue();
-            var confirmed = source!.BasicPublishAsync("", queues[0], mandatory: true, properties, Encode(i, (ulong)i));
+            var confirmed = source!.BasicPublishAsync("", queues[0], mandatory: true, Properties("Parse"), Encode(i, (ulong)i));
             if (!confirmed.IsCompletedSuccessfully) inFlight.Enqueue(confirmed.AsTask());
         }
         while (inFlight.Count > 0) await inFlight.Dequeue();
@@ -101,7 +109,7 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
         await consume.BasicQosAsync(0, Prefetch, global: false);
         var publish = await OpenConfirmingChannelAsync(connection);
         var pending = Channel.CreateUnbounded<(Task Confirmed, ulong Tag)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var properties = new BasicProperties { Persistent = true };
+        var stage = output[Prefix.Length..];
 
         var consumer = new AsyncEventingBasicConsumer(consume);
         consumer.ReceivedAsync += (_, delivery) =>
@@ -109,7 +117,7 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
             try
             {
                 var (id, value) = Decode(delivery.Body.Span);
-                var confirmed = publish.BasicPublishAsync("", output, mandatory: true, properties, Encode(id, StageWork.Run(value, work)));
+                var confirmed = publish.BasicPublishAsync("", output, mandatory: true, Properties(stage), Encode(id, StageWork.Run(value, work)));
                 pending.Writer.TryWrite((confirmed.AsTask(), delivery.DeliveryTag));
             }
             catch (Exception e)
@@ -172,9 +180,24 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
         await consume.BasicConsumeAsync(input, autoAck: false, consumer);
     }
 
-    static byte[] Encode(long id, ulong value)
+    static readonly BasicProperties plain = new() { Persistent = true };
+
+    BasicProperties Properties(string stage) => wovenShaped
+        ? new BasicProperties
+        {
+            Persistent = true,
+            ContentType = "application/json",
+            MessageId = Guid.NewGuid().ToString("N"),
+            Type = stage,
+            AppId = "0308b07bb7fade147871158e",
+            ReplyTo = "weaving.Pipeline3.source.03d6e3fd4acd47d0",
+        }
+        : plain;
+
+    byte[] Encode(long id, ulong value)
     {
-        var body = new byte[16];
+        // The woven JSON of Pipeline3's messages is about 45 bytes ({"id":…,"value":…,"work":…}).
+        var body = new byte[wovenShaped ? 45 : 16];
         BinaryPrimitives.WriteInt64LittleEndian(body, id);
         BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(8), value);
         return body;
