@@ -48,7 +48,7 @@ public static class Probe
         }
     }
 
-    /// <summary><c>--probe broker [W,…] [runs] [raw|woven]</c>: the broker variants (or the raw ones, or the woven one, alone), with the CPU seconds
+    /// <summary><c>--probe broker [W,…] [runs] [raw|woven] [Raw… variant]</c>: the broker variants (or the raw ones, or the woven one, or the raw variants named, alone), with the CPU seconds
     /// per 1,000 events of each process involved.</summary>
     /// <summary>
     /// What checkpoints cost: Pipeline3 through the broker (its last group aggregates into owned state), its hosts with
@@ -101,6 +101,7 @@ public static class Probe
             foreach (var (quorum, wovenShaped) in new[] { (false, false), (true, false), (true, true) })
             {
                 var name = wovenShaped ? "RawQuorumWovenSized" : quorum ? "RawQuorumQueues  " : "RawRabbitMqClient";
+                if (args.Any(a => a.StartsWith("Raw", StringComparison.Ordinal)) && !args.Contains(name.Trim())) continue;
                 var raw = RawRabbitMqPipeline.StartAsync(ThroughputBenchmarks.BrokerUri, work, quorum, wovenShaped).GetAwaiter().GetResult();
                 raw.RunAsync(events / 10).GetAwaiter().GetResult();
                 for (var round = 0; round < runs; round++)
