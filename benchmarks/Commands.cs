@@ -30,6 +30,7 @@ public static class Commands
               --probe [variants] [W,…] [runs]   quick stopwatch runs of the in-memory variants, for working on the runtime
               --probe broker [W,…] [runs]       the broker variants, with the CPU seconds per 1,000 events of each process
               --probe checkpoints [W] [runs]    Pipeline3 through the broker with and without checkpoints of its stateful group
+              --probe account [W,…] [runs]      CPU (broker included) and bytes on the wire per event, woven and raw, as the full run's table
             RabbitMQ variants need a broker: WEAVING_RABBITMQ, else the local one, in a virtual host weaving-benchmark made with rabbitmqctl.
             """);
         return 2;
@@ -39,6 +40,9 @@ public static class Commands
     {
         if (args.FirstOrDefault() == "broker") Benchmarks.Probe.Broker(args[1..]);
         else if (args.FirstOrDefault() == "checkpoints") Benchmarks.Probe.Checkpoints(args[1..]);
+        else if (args.FirstOrDefault() == "account")
+            foreach (var account in BrokerAccount.Measure(args.Length > 1 ? args[1].Split(',').Select(int.Parse) : Workload.Microseconds, args.Length > 2 ? int.Parse(args[2]) : 3))
+                Console.WriteLine(account);
         else Benchmarks.Probe.Run(args);
         return 0;
     }
@@ -97,8 +101,20 @@ public static class Commands
                 notes.Add($"WovenRabbitMq at W = {w}: the source process's fixed cost, {s:F2} s (measured with 0 events), is taken off each run");
         if (Pipeline3Build.Woven.RuntimeStatistics() is { Length: > 0 } statistics)
             notes.Add($"in-memory runtime, last decisions: {statistics}");
+        // Issue 11's second target, CPU per event with the broker's: measured apart, on a broker of this machine.
+        List<BrokerAccount>? accounts = null;
+        if (results.Any(r => r.Variant == "WovenRabbitMq") && results.Any(r => r.Variant == "RawRabbitMqClient"))
+        {
+            if (CpuAccounting.BrokerPid() is null)
+                notes.Add("CPU and bytes per event through the broker not measured: the broker does not run on this machine");
+            else
+            {
+                Console.Error.WriteLine("benchmarks: CPU and bytes per event through the broker…");
+                accounts = BrokerAccount.Measure(results.Select(r => r.W).Distinct().Order(), full ? 3 : 1);
+            }
+        }
         var command = $"dotnet run -c Release --project benchmarks -- {string.Join(' ', args)}";
-        ThroughputReport.Write(results, ResultsDirectory(full), command, machine, notes);
+        ThroughputReport.Write(results, ResultsDirectory(full), command, machine, notes, accounts);
         Console.WriteLine(File.ReadAllText(Path.Combine(ResultsDirectory(full), "table.md")));
         return results.Count == summary.BenchmarksCases.Length ? 0 : 1;
     }
