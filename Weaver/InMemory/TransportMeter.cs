@@ -80,7 +80,8 @@ internal sealed class TransportMeter : IDisposable
             WeavingMeter.ProcessedDescription);
         created.CreateObservableCounter(WeavingMeter.Failed, () => Read(w => w.FailedMessages), WeavingMeter.Unit,
             WeavingMeter.FailedDescription);
-        created.CreateObservableUpDownCounter(WeavingMeter.InFlight, () => Read(w => w.Received - w.Finished), WeavingMeter.Unit,
+        // Received is read before Finished: a message finished between the two reads is not counted negative.
+        created.CreateObservableUpDownCounter(WeavingMeter.InFlight, () => Read(w => Math.Max(0, w.Received - w.Finished)), WeavingMeter.Unit,
             "Messages a group received and has not finished: queued or running.");
         created.CreateObservableCounter(WeavingMeter.Inline, () => Read(w => w.RanInline), WeavingMeter.Unit,
             "Messages that ran inline, as a direct call on their sender's thread, because their hop would have cost more than they do.");
