@@ -48,8 +48,6 @@ public static class Probe
         }
     }
 
-    /// <summary><c>--probe broker [W,…] [runs] [raw|woven] [Raw… variant]</c>: the broker variants (or the raw ones, or the woven one, or the raw variants named, alone), with the CPU seconds
-    /// per 1,000 events of each process involved.</summary>
     /// <summary>
     /// What checkpoints cost: Pipeline3 through the broker (its last group aggregates into owned state), its hosts with
     /// checkpoints and without (<c>Weaving:Checkpoints=false</c>), alternating, the median of each.
@@ -76,6 +74,8 @@ public static class Probe
                           $"time ratio {with / without:F2} (median of {runs} alternating runs of {events:N0} events)");
     }
 
+    /// <summary><c>--probe broker [W,…] [runs] [raw|woven] [Raw… variant]</c>: the broker variants (or the raw ones, or the woven one, or the raw variants named, alone), with the CPU seconds
+    /// per 1,000 events of each process involved.</summary>
     public static void Broker(string[] args)
     {
         var microseconds = args.Length > 0 ? args[0].Split(',').Select(int.Parse).ToArray() : Workload.Microseconds;
@@ -91,10 +91,10 @@ public static class Probe
                 deployment.RunSource(events / 10, work);
                 for (var round = 0; round < runs; round++)
                 {
-                    var (brokerBefore, hostsBefore, sourceBefore) = (Cpu(broker), deployment.GroupHostsCpuSeconds(), CpuAccounting.ChildrenSeconds());
-                    var seconds = deployment.RunSource(events, work) - deployment.FixedSeconds;
-                    Console.WriteLine($"W={w,3} WovenRabbitMq     {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(Cpu(broker) - brokerBefore)}, " +
-                                      $"group hosts {Per(deployment.GroupHostsCpuSeconds() - hostsBefore)}, source {Per(CpuAccounting.ChildrenSeconds() - sourceBefore)} (fixed {deployment.FixedSeconds:F2} s taken off)");
+                    var run = BrokerAccount.TimeWovenRun(deployment, events, work, broker);
+                    var seconds = run.Seconds - deployment.FixedSeconds;
+                    Console.WriteLine($"W={w,3} WovenRabbitMq     {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(run.Broker)}, " +
+                                      $"group hosts {Per(run.Hosts)}, source {Per(run.Source)} (fixed {deployment.FixedSeconds:F2} s taken off)");
                 }
             }
             if (!args.Contains("woven"))
@@ -106,20 +106,15 @@ public static class Probe
                 raw.RunAsync(events / 10).GetAwaiter().GetResult();
                 for (var round = 0; round < runs; round++)
                 {
-                    var (brokerBefore, selfBefore) = (Cpu(broker), CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0);
-                    var start = Stopwatch.GetTimestamp();
-                    raw.RunAsync(events).GetAwaiter().GetResult();
-                    var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                    Console.WriteLine($"W={w,3} {name} {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(Cpu(broker) - brokerBefore)}, " +
-                                      $"stages and source (one process) {Per((CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - selfBefore)}");
+                    var run = BrokerAccount.TimeRawRun(raw, events, broker);
+                    Console.WriteLine($"W={w,3} {name} {events / run.Seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(run.Broker)}, " +
+                                      $"stages and source (one process) {Per(run.Source)}");
                 }
                 raw.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
             string Per(double cpuSeconds) => (cpuSeconds * 1000 / events).ToString("F3");
         }
-
-        static double Cpu(int? pid) => pid is { } p ? CpuAccounting.SecondsOf(p) ?? 0 : 0;
     }
 
     static double Median(List<double> values)

@@ -21,7 +21,7 @@ public sealed class RuntimeMeterTests
         var started = false;
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name != TransportMeter.Name) return;
+            if (instrument.Meter.Name != WeavingMeter.Name) return;
             // Other tests' transports live on in this process, each with its meter: this test reads the one it starts.
             if (!started) before.Add(instrument.Meter);
             else if (!before.Contains(instrument.Meter)) l.EnableMeasurementEvents(instrument);
@@ -71,7 +71,7 @@ public sealed class RuntimeMeterTests
         {
             InstrumentPublished = (instrument, _) =>
             {
-                if (instrument.Meter.Name == TransportMeter.Name) lock (published) published.Add(instrument.Name);
+                if (instrument.Meter.Name == WeavingMeter.Name) lock (published) published.Add(instrument.Name);
             },
         };
         listener.Start();

@@ -18,8 +18,7 @@ namespace Weaving.InMemory;
 /// </summary>
 internal sealed class TransportMeter : IDisposable
 {
-    public const string Name = WeavingMeter.Name;
-    internal const string DiagnosticsAssembly = "System.Diagnostics.DiagnosticSource";
+    const string DiagnosticsAssembly = "System.Diagnostics.DiagnosticSource";
 
     readonly InMemoryTransport transport;
     // A Meter, held as object: the fields of this class load nothing until the meter is made.
@@ -75,7 +74,7 @@ internal sealed class TransportMeter : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     object CreateMeter()
     {
-        var created = new Meter(Name);
+        var created = new Meter(WeavingMeter.Name);
         created.CreateObservableCounter(WeavingMeter.Processed, () => Read(w => w.Finished), WeavingMeter.Unit,
             WeavingMeter.ProcessedDescription);
         created.CreateObservableCounter(WeavingMeter.Failed, () => Read(w => w.FailedMessages), WeavingMeter.Unit,

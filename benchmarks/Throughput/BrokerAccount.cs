@@ -34,24 +34,13 @@ public sealed record BrokerAccount(string Variant, int W, double BrokerMs, doubl
                 var sourceFixed = CpuAccounting.ChildrenSeconds() - before;
                 // A whole run first: fresh hosts compile their hot paths during it.
                 deployment.RunSource(events, work);
-                accounts.Add(Median("WovenRabbitMq", w, events, runs, () =>
-                {
-                    var (b, hosts, source, wire) = (Cpu(broker), deployment.GroupHostsCpuSeconds(), CpuAccounting.ChildrenSeconds(), LoopbackBytes());
-                    deployment.RunSource(events, work);
-                    return (Cpu(broker) - b, deployment.GroupHostsCpuSeconds() - hosts + Math.Max(0, CpuAccounting.ChildrenSeconds() - source - sourceFixed),
-                        LoopbackBytes() - wire);
-                }));
+                accounts.Add(Median("WovenRabbitMq", w, events, runs, () => TimeWovenRun(deployment, events, work, broker, sourceFixed)));
             }
             var raw = RawRabbitMqPipeline.StartAsync(BenchmarkBroker.Uri, work).GetAwaiter().GetResult();
             try
             {
                 raw.RunAsync(events).GetAwaiter().GetResult();
-                accounts.Add(Median("RawRabbitMqClient", w, events, runs, () =>
-                {
-                    var (b, self, wire) = (Cpu(broker), CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0, LoopbackBytes());
-                    raw.RunAsync(events).GetAwaiter().GetResult();
-                    return (Cpu(broker) - b, (CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - self, LoopbackBytes() - wire);
-                }));
+                accounts.Add(Median("RawRabbitMqClient", w, events, runs, () => TimeRawRun(raw, events, broker)));
             }
             finally
             {
@@ -61,17 +50,42 @@ public sealed record BrokerAccount(string Variant, int W, double BrokerMs, doubl
         return accounts;
     }
 
-    static BrokerAccount Median(string variant, int w, int events, int runs, Func<(double Broker, double Processes, long Bytes)> run)
+    /// <summary>What one timed run cost: its wall time, the CPU seconds of the broker, the group hosts (none for the raw
+    /// client) and the source (the raw client's one process), and the bytes through the loopback interface.</summary>
+    public readonly record struct RunCost(double Seconds, double Broker, double Hosts, double Source, long Bytes);
+
+    /// <summary>A source run of the woven deployment; <paramref name="sourceFixedCpu"/>, what a run of no events costs the
+    /// source, is taken off its CPU.</summary>
+    public static RunCost TimeWovenRun(WovenRabbitMqDeployment deployment, int events, int work, int? broker, double sourceFixedCpu = 0)
+    {
+        var (b, hosts, source, wire) = (Cpu(broker), deployment.GroupHostsCpuSeconds(), CpuAccounting.ChildrenSeconds(), LoopbackBytes());
+        var seconds = deployment.RunSource(events, work);
+        return new RunCost(seconds, Cpu(broker) - b, deployment.GroupHostsCpuSeconds() - hosts,
+            Math.Max(0, CpuAccounting.ChildrenSeconds() - source - sourceFixedCpu), LoopbackBytes() - wire);
+    }
+
+    /// <summary>A run of the raw client's pipeline, in this process.</summary>
+    public static RunCost TimeRawRun(RawRabbitMqPipeline raw, int events, int? broker)
+    {
+        var (b, self, wire) = (Cpu(broker), CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0, LoopbackBytes());
+        var start = Stopwatch.GetTimestamp();
+        raw.RunAsync(events).GetAwaiter().GetResult();
+        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return new RunCost(seconds, Cpu(broker) - b, 0, (CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - self, LoopbackBytes() - wire);
+    }
+
+    static BrokerAccount Median(string variant, int w, int events, int runs, Func<RunCost> run)
     {
         var samples = Enumerable.Range(0, runs).Select(_ => run()).ToList();
-        double MedianOf(Func<(double Broker, double Processes, long Bytes), double> f) => samples.Select(f).Order().ElementAt(samples.Count / 2);
+        double MedianOf(Func<RunCost, double> f) => samples.Select(f).Order().ElementAt(samples.Count / 2);
         return new BrokerAccount(variant, w,
             MedianOf(s => s.Broker) * 1000 / events,
-            MedianOf(s => s.Processes) * 1000 / events,
+            MedianOf(s => s.Hosts + s.Source) * 1000 / events,
             MedianOf(s => s.Bytes) / ((double)events * MessagesPerEvent));
     }
 
-    static double Cpu(int? pid) => pid is { } p ? CpuAccounting.SecondsOf(p) ?? 0 : 0;
+    /// <summary>CPU seconds of <paramref name="pid"/> so far, 0 when there is none.</summary>
+    public static double Cpu(int? pid) => pid is { } p ? CpuAccounting.SecondsOf(p) ?? 0 : 0;
 
     // Every byte between the clients and a local broker crosses the loopback interface once: its received count.
     static long LoopbackBytes()
