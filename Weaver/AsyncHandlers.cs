@@ -50,13 +50,17 @@ public static class AsyncHandlers
     // The continuations of one handler run, one after the other, on the thread that waits for it.
     sealed class HandlerContext : SynchronizationContext
     {
-        readonly Queue<(SendOrPostCallback Callback, object? State)> work = new();
+        // Two queues of references, side by side, under one lock: a queue of (callback, state) tuples would be a framework
+        // generic over a value type, compiled at run time in every program with an async handler (see EnvelopeList).
+        readonly Queue<SendOrPostCallback> work = new();
+        readonly Queue<object?> states = new();
 
         public override void Post(SendOrPostCallback d, object? state)
         {
             lock (work)
             {
-                work.Enqueue((d, state));
+                work.Enqueue(d);
+                states.Enqueue(state);
                 Monitor.Pulse(work);
             }
         }
@@ -74,14 +78,16 @@ public static class AsyncHandlers
             }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             while (true)
             {
-                (SendOrPostCallback Callback, object? State) next;
+                SendOrPostCallback callback;
+                object? state;
                 lock (work)
                 {
                     while (work.Count == 0 && !task.IsCompleted) Monitor.Wait(work);
                     if (work.Count == 0) return;
-                    next = work.Dequeue();
+                    callback = work.Dequeue();
+                    state = states.Dequeue();
                 }
-                next.Callback(next.State);
+                callback(state);
             }
         }
     }

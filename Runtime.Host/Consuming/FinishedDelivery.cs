@@ -83,5 +83,5 @@ public sealed class FinishedDelivery(ulong deliveryTag, int epoch, string? reply
 /// The posts one message's handlers made to other groups, kept as the handlers made them (not yet written as bodies and
 /// headers), with what their headers need: the parent, its run and its trace.
 /// </summary>
-public sealed record HandlerPosts(StageInfo Stage, MessageId Id, List<Envelope> Envelopes, int HandlerFailures, string? ReplyTo,
+public sealed record HandlerPosts(StageInfo Stage, MessageId Id, EnvelopeList Envelopes, int HandlerFailures, string? ReplyTo,
     string? TraceParent, string? TraceState);

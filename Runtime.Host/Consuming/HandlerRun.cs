@@ -40,7 +40,7 @@ public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, DeadLett
             traceState = activity.TraceStateString;
         }
 
-        var outgoing = new List<Envelope>();
+        var outgoing = new EnvelopeList();
         failures.Clear();
         executor.Execute(new Envelope(stage, message, id), outgoing, failures);
 

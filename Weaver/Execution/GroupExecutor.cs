@@ -10,9 +10,11 @@ public sealed class GroupExecutor(GroupInfo group)
 {
     [ThreadStatic] static Frame? current;
 
-    // Frames are pooled: one per handler call would allocate on every message.
+    // Frames are pooled: one per handler call would allocate on every message. A frame whose posts to this group wait
+    // to run is pending, with the index of the next one (Frame.Next). Stacks of a class: their code is precompiled, where
+    // a stack of tuples would be compiled at start-up (see EnvelopeList).
     readonly Stack<Frame> pool = new();
-    readonly Stack<(List<Envelope> Items, int Next, Frame Owner)> pending = new();
+    readonly Stack<Frame> pending = new();
 
     public GroupInfo Group { get; } = group;
 
@@ -32,22 +34,25 @@ public sealed class GroupExecutor(GroupInfo group)
     /// Runs <paramref name="root"/> and, depth first, every post made to this group along the way.
     /// Appends posts to other groups to <paramref name="outgoing"/> and failed handlers to <paramref name="failures"/>.
     /// </summary>
-    public void Execute(in Envelope root, List<Envelope> outgoing, List<HandlerFailure> failures)
+    public void Execute(in Envelope root, EnvelopeList outgoing, List<HandlerFailure> failures)
     {
         if (root.Stage.Group != Group)
             throw new InvalidOperationException($"message for stage {root.Stage.Name} (group {root.Stage.Group.Name}) given to group {Group.Name}.");
         RunOne(root, outgoing, failures);
         while (pending.Count > 0)
         {
-            var (items, next, owner) = pending.Pop();
-            var message = items[next];
-            if (next + 1 < items.Count) pending.Push((items, next + 1, owner));
-            else Return(owner);
+            var owner = pending.Peek();
+            var message = owner.Local[owner.Next++];
+            if (owner.Next == owner.Local.Count)
+            {
+                pending.Pop();
+                Return(owner);
+            }
             RunOne(message, outgoing, failures);
         }
     }
 
-    void RunOne(in Envelope message, List<Envelope> outgoing, List<HandlerFailure> failures)
+    void RunOne(in Envelope message, EnvelopeList outgoing, List<HandlerFailure> failures)
     {
         var frame = pool.Count > 0 ? pool.Pop() : new Frame(this);
         frame.Id = message.Id;
@@ -71,7 +76,7 @@ public sealed class GroupExecutor(GroupInfo group)
                 {
                     // Run it again as if for the first time: what the failed attempt posted is discarded, and the posts of
                     // the next attempt get the same ids.
-                    if (outgoing.Count > sentBefore) outgoing.RemoveRange(sentBefore, outgoing.Count - sentBefore);
+                    outgoing.RemoveFrom(sentBefore);
                     frame.Local.Clear();
                     frame.Posts = 0;
                     Retrying?.Invoke(message, e, attempt);
@@ -88,8 +93,8 @@ public sealed class GroupExecutor(GroupInfo group)
             current = previous;
         }
 
-        if (!ok && outgoing.Count > sentBefore) outgoing.RemoveRange(sentBefore, outgoing.Count - sentBefore);
-        if (ok && frame.Local.Count > 0) pending.Push((frame.Local, 0, frame));
+        if (!ok) outgoing.RemoveFrom(sentBefore);
+        if (ok && frame.Local.Count > 0) pending.Push(frame);
         else Return(frame);
     }
 
@@ -98,6 +103,7 @@ public sealed class GroupExecutor(GroupInfo group)
         if (frame.Local.Count > 0) frame.Local.Clear();
         frame.Remote = null;
         frame.Posts = 0;
+        frame.Next = 0;
         pool.Push(frame);
     }
 
@@ -114,9 +120,11 @@ public sealed class GroupExecutor(GroupInfo group)
     sealed class Frame(GroupExecutor executor)
     {
         public readonly GroupExecutor Executor = executor;
-        public readonly List<Envelope> Local = [];
-        public List<Envelope>? Remote;
+        public readonly EnvelopeList Local = new();
+        public EnvelopeList? Remote;
         public MessageId Id;
         public int Posts;
+        // Pending: the index in Local of the next post to run.
+        public int Next;
     }
 }

@@ -78,10 +78,16 @@ sealed class CostMeter(double initialTicks, bool typical = false)
     {
         recent![count % TypicalOf] = ticks;
         var filled = (int)Math.Min(count + 1, TypicalOf);
+        // An insertion sort of at most TypicalOf values, by hand: Span<double>.Sort would be compiled at run time, its
+        // code being the framework's, generic, and outside this assembly's precompiled image (see EnvelopeList).
         Span<double> sorted = stackalloc double[TypicalOf];
-        sorted = sorted[..filled];
-        recent.AsSpan(0, filled).CopyTo(sorted);
-        sorted.Sort();
+        for (var i = 0; i < filled; i++)
+        {
+            var value = recent[i];
+            var j = i;
+            for (; j > 0 && sorted[j - 1] > value; j--) sorted[j] = sorted[j - 1];
+            sorted[j] = value;
+        }
         return filled % 2 == 1 ? sorted[filled / 2] : (sorted[filled / 2 - 1] + sorted[filled / 2]) / 2;
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Weaving.Execution;
 
 namespace Weaving.InMemory;
@@ -29,11 +28,11 @@ sealed class GroupWorker
     readonly object gate = new();
     Thread? thread;
     // Made with the first message queued (under the lock): a group that only ever runs inline needs none of them, nor
-    // the JIT compiling List<Envelope> at start-up. The worker's scratch lists: only the worker touches them.
-    List<Envelope> outgoing = null!;
+    // the lists' start-up. The worker's scratch lists: only the worker touches them.
+    EnvelopeList outgoing = null!;
     List<HandlerFailure> failures = null!;
-    List<Envelope> queue = null!;
-    List<Envelope> batch = null!;
+    EnvelopeList queue = null!;
+    EnvelopeList batch = null!;
     volatile int queued;
     // The claim: 1 while a thread runs this group's messages. Taken by compare-and-swap, so that a sender running a
     // message inline takes no lock; the worker takes and gives it back under the lock, with the queue.
@@ -305,10 +304,10 @@ sealed class GroupWorker
         var saved = here.Enter(asQueued);
         try
         {
-            List<Envelope> sent = [];
+            var sent = new EnvelopeList();
             List<HandlerFailure> failed = [];
             Executor.Execute(message, sent, failed);
-            foreach (var next in sent) transport.Dispatch(this, next);
+            for (var i = 0; i < sent.Count; i++) transport.Dispatch(this, sent[i]);
             if (failed.Count > 0) transport.Failed(failed);
         }
         finally
@@ -327,7 +326,7 @@ sealed class GroupWorker
         var start = sample ? Stopwatch.GetTimestamp() : 0;
         lock (gate)
         {
-            if (queue is null) (queue, batch, outgoing, failures) = ([], [], [], []);
+            if (queue is null) (queue, batch, outgoing, failures) = (new(), new(), new(), []);
             while (mayBlock && queue.Count >= capacity && !stopping)
             {
                 // Nothing this thread waits for may wait for a claim it keeps.
@@ -439,8 +438,8 @@ sealed class GroupWorker
         InlineThread.Current.IsWorker = true;
         while (TakeBatch())
         {
-            foreach (ref readonly var message in CollectionsMarshal.AsSpan(batch))
-                RunQueued(message);
+            for (var i = 0; i < batch.Count; i++)
+                RunQueued(batch[i]);
             batch.Clear();
         }
     }
