@@ -168,7 +168,8 @@ public static class Pipeline
     {
         lock (gate)
         {
-            transport!.Drain();
+            if (transport is InMemoryTransport memory) memory.DrainForJoin();
+            else transport!.Drain();
             ForgetPostsSinceDrain();
         }
     }

@@ -77,6 +77,35 @@ public sealed partial class InlineContractTests
     }
 
     [TestMethod]
+    public void The_source_waiting_for_a_group_alone_in_a_join_drain_is_measured_against_that_group()
+    {
+        // SharedSink's source must drain before each post to one side after posting to the other (the join rule): with
+        // every message queued, each of those drains waits for the one side it just posted to. What it waited is what the
+        // adaptive decision takes off that side's work (RouteDecision.JoinWait).
+        var fixture = Fixtures.Get("SharedSink");
+        var queued = ProcessRunner.RunDotnet(fixture.WovenDll, environment: Policy("never"));
+        Assert.AreEqual(0, queued.ExitCode, queued.ToString());
+        var waits = JoinWaits(queued);
+        Assert.IsTrue(waits["OnLeft"] > 0 || waits["OnRight"] > 0, $"no join drain measured as a wait for one side: {queued.StandardError}");
+
+        // Inline, nothing is ever pending when the source drains: no wait to measure.
+        var inline = ProcessRunner.RunDotnet(fixture.WovenDll, environment: Policy("always"));
+        Assert.AreEqual(0, inline.ExitCode, inline.ToString());
+        Assert.IsTrue(JoinWaits(inline).Values.All(w => w == 0), $"a wait measured with every message inline: {inline.StandardError}");
+    }
+
+    static Dictionary<string, double> JoinWaits(ProcessResult run)
+    {
+        var waits = JoinWaitLine().Matches(run.StandardError).ToDictionary(m => m.Groups["group"].Value,
+            m => double.Parse(m.Groups["wait"].Value.Replace(",", "."), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.IsTrue(waits.Count > 0, $"no WEAVING_TRACE lines with the source's wait on stderr: {run}");
+        return waits;
+    }
+
+    [GeneratedRegex(@"weaving: group (?<group>\S+): .*, source waited (?<wait>[0-9.,]+) µs a message")]
+    private static partial Regex JoinWaitLine();
+
+    [TestMethod]
     public void A_program_whose_stages_never_pay_for_a_hop_starts_no_thread_and_allocates_nothing_per_event()
     {
         // Pipeline3 with no work per stage: each handler costs nanoseconds, a hop at least a microsecond.

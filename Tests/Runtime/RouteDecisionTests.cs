@@ -151,6 +151,50 @@ public sealed class RouteDecisionTests
         Assert.AreEqual(GroupRoute.Hop, decision.Route, "160 ms later the group should try its worker again");
     }
 
+    [TestMethod]
+    public void A_group_whose_every_message_the_source_waits_for_goes_back_inline_and_stays()
+    {
+        // SharedSink's two sides: 37 µs a message, hops under a microsecond, but the join rule makes the source drain after
+        // each post, waiting for that one message: its hop overlaps nothing. Promoted by its handler's cost alone, both
+        // sides ran on workers and the program took up to twice as long as unwoven (thousands of wake-ups).
+        var decision = Promoted(handler: 37);
+        for (var post = 0; post < 1_000 && decision.Route == GroupRoute.Hop; post++)
+        {
+            Sample(decision.JoinWait, 37 + 40); // the message, and waking the worker for it
+            if (post % 16 == 0)
+            {
+                Sample(decision.QueuedCost, 37);
+                decision.Update(10_000 + post);
+            }
+        }
+        Assert.AreEqual(GroupRoute.Inline, decision.Route, "a message the source waits for in full gains nothing on a worker");
+        Assert.AreEqual(0, decision.OverlapTicks, "the overlap of a message waited for in full");
+
+        // Inline, the wait measured last still stands for 100 ms: no worker again meanwhile, however dear the handler.
+        RunInline(decision, handler: 37, from: 20_000, messages: 2_000);
+        Assert.AreEqual(GroupRoute.Inline, decision.Route, "74 ms later, the source's wait measured last still holds");
+        Assert.AreEqual(2, decision.Switches);
+    }
+
+    [TestMethod]
+    public void A_group_the_source_waits_for_only_in_part_keeps_its_worker()
+    {
+        // The source works between its posts, and drains for the join rule only after some: the wait is a fraction of
+        // the handler, and what is left still pays for the hop many times over.
+        var decision = Promoted(handler: 100);
+        for (var post = 0; post < 1_000; post++)
+        {
+            Sample(decision.JoinWait, 30);
+            if (post % 16 == 0)
+            {
+                Sample(decision.QueuedCost, 100);
+                decision.Update(10_000 + post);
+            }
+        }
+        Assert.AreEqual(GroupRoute.Hop, decision.Route, "70 µs of a 100 µs message overlap the source: worth a hop of 1 µs");
+        Assert.AreEqual(1, decision.Switches);
+    }
+
     // A group that runs `handler` µs a message, promoted to its worker after plenty of work.
     RouteDecision Promoted(double handler)
     {

@@ -51,9 +51,13 @@ sealed class CostMeter(double initialTicks, bool typical = false)
     /// lock, in runs) takes the median of its last eight samples: a run of slow ones, as at the start of a burst when
     /// every worker sleeps, moves it only once they are most of the recent hand-offs.
     /// </summary>
-    public void Add(long start, long end)
+    public void Add(long start, long end) => Add(start, end, 1);
+
+    /// <summary>Adds a sample of <paramref name="calls"/> calls timed together, from <paramref name="start"/> to
+    /// <paramref name="end"/>: what one of them cost.</summary>
+    public void Add(long start, long end, long calls)
     {
-        var ticks = end - start;
+        var ticks = (end - start) / Math.Max(1, calls);
         var count = Volatile.Read(ref samples);
         double next;
         if (recent is not null)

@@ -114,7 +114,8 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         workers.Select(w => new GroupStatistics(w.Group.Name, w.Decision.Route,
             Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HandlerTicks), 3),
             Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.HopTicks), 3),
-            w.Received, w.RanInline, w.Decision.Switches, w.ThreadsStarted, w.Revocations))
+            w.Received, w.RanInline, w.Decision.Switches, w.ThreadsStarted, w.Revocations,
+            Math.Round(CostMeter.MicrosecondsFromTicks(w.Decision.JoinWait.Ticks), 3)))
             .ToArray();
 
     internal void Failed(List<HandlerFailure> failures)
@@ -161,6 +162,36 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
         }
     }
 
+    /// <summary>
+    /// The drain the join rule asks of the source before a post. When one group alone has work pending, the source waits
+    /// for that work and nothing else runs beside it: what it waited, per message pending, is that group's
+    /// <see cref="RouteDecision.JoinWait"/>, the part of its hops that bought nothing.
+    /// </summary>
+    internal void DrainForJoin()
+    {
+        GroupWorker? alone = null;
+        long pending = 0;
+        foreach (var worker in workers)
+        {
+            var waiting = worker.Received - worker.Finished;
+            if (waiting <= 0) continue;
+            if (alone is not null)
+            {
+                alone = null;
+                break;
+            }
+            (alone, pending) = (worker, waiting);
+        }
+        if (alone is null)
+        {
+            Drain();
+            return;
+        }
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        Drain();
+        alone.Decision.JoinWait.Add(start, System.Diagnostics.Stopwatch.GetTimestamp(), pending);
+    }
+
     // Drained when every group finished all it received. The counters only grow, and a message counts as finished only
     // after what it sent counts as received; two passes that read the same values saw one instant at which they all held.
     bool IsDrained()
@@ -199,10 +230,11 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 /// <param name="WorkerThreads">how many times a worker thread was started for it</param>
 /// <param name="Revocations">how many times its worker took its claim back from a source thread that kept it between posts</param>
 public sealed record GroupStatistics(string Group, GroupRoute Route, double HandlerMicroseconds, double HopMicroseconds,
-    long Messages, long RanInline, long Switches, long WorkerThreads, long Revocations)
+    long Messages, long RanInline, long Switches, long WorkerThreads, long Revocations, double JoinWaitMicroseconds = 0)
 {
     /// <summary>One line of the trace at exit (WEAVING_TRACE=1).</summary>
     public override string ToString() =>
         $"group {Group}: {Route.ToString().ToLowerInvariant()}, handler {HandlerMicroseconds:0.###} µs, hop {HopMicroseconds:0.###} µs, " +
-        $"{Messages} messages ({RanInline} inline), {Switches} switches, {WorkerThreads} worker threads, {Revocations} revocations";
+        $"{Messages} messages ({RanInline} inline), {Switches} switches, {WorkerThreads} worker threads, {Revocations} revocations, " +
+        $"source waited {JoinWaitMicroseconds:0.###} µs a message";
 }

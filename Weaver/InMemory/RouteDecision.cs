@@ -54,6 +54,14 @@ sealed class RouteDecision(InlinePolicy policy, bool copies = false)
     /// which a direct call does not pay (it passes the arguments as they are). Timed on every copy; zero for other groups.</summary>
     public CostMeter CopyCost { get; } = new(0);
 
+    /// <summary>
+    /// What the source waited for one of this group's queued messages, in the drains the join rule made it do while this
+    /// group alone had work pending: it posted, then waited for the message to be handled, so that much of the work
+    /// overlapped nothing (a group fed by a source that must drain after every post to it, SharedSink's two sides).
+    /// Zero until such a drain waited (<see cref="InMemoryTransport.DrainForJoin"/>).
+    /// </summary>
+    public CostMeter JoinWait { get; } = new(0, typical: true);
+
     /// <summary>The latest of the two handler estimates (the other may be stale: a group that has been queuing for a while
     /// has not run inline since).</summary>
     public double HandlerTicks => InlineCost.LastSampled >= QueuedCost.LastSampled ? InlineCost.Ticks : QueuedCost.Ticks;
@@ -64,6 +72,17 @@ sealed class RouteDecision(InlinePolicy policy, bool copies = false)
     /// message's copy where messages are copied.
     /// </summary>
     public double HopTicks => Math.Max(2 * SendCost.Ticks, MinimumHopTicks) + CopyCost.Ticks;
+
+    /// <summary>
+    /// What a hop lets run beside the sender: the handler's cost, less what the source waits for each message (the
+    /// <see cref="JoinWait"/>). The measure the decision compares with the hop: a message the source waits for in full
+    /// gains nothing on a worker, however dear its handler. A wait measured <see cref="StaleHopTicks"/> before the group's
+    /// latest inline sample no longer counts (as a stale hop cost: one try in that long).
+    /// </summary>
+    public double OverlapTicks =>
+        JoinWait.Samples == 0 || (route == GroupRoute.Inline && InlineCost.LastSampled - JoinWait.LastSampled > StaleHopTicks)
+            ? HandlerTicks
+            : Math.Max(0, HandlerTicks - JoinWait.Ticks);
 
     /// <summary>
     /// What a hop is taken to cost when the last one measured is <see cref="StaleHopTicks"/> old: a group that runs inline
@@ -107,7 +126,7 @@ sealed class RouteDecision(InlinePolicy policy, bool copies = false)
         // The first samples of a group also time the JIT compiling what its handler calls: one is no evidence.
         if (route == GroupRoute.Inline && InlineCost.Samples < EvidenceSamples) return;
         if (route == GroupRoute.Hop && QueuedCost.Samples < EvidenceSamples && InlineCost.LastSampled >= QueuedCost.LastSampled) return;
-        var handler = HandlerTicks;
+        var handler = OverlapTicks;
         var hop = HopIsStale ? PriorHopTicks : HopTicks;
         if (route == GroupRoute.Inline && handler > PromoteAt * hop && (received - receivedAtSwitch) * handler >= PromoteAfterWork)
             Set(GroupRoute.Hop, received);
