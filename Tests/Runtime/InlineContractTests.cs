@@ -79,14 +79,16 @@ public sealed partial class InlineContractTests
     [TestMethod]
     public void The_source_waiting_for_a_group_alone_in_a_join_drain_is_measured_against_that_group()
     {
-        // SharedSink's source must drain before each post to one side after posting to the other (the join rule): with
-        // every message queued, each of those drains waits for the one side it just posted to. What it waited is what the
-        // adaptive decision takes off that side's work (RouteDecision.JoinWait).
+        // SharedSink's source must drain before each post to one side after posting to the other (the join rule). Once a
+        // side is on its worker, each of those drains waits for the one message it just posted there, whose handler calls
+        // the sink inline: what the source waited is measured against that side (RouteDecision.JoinWait), and the
+        // adaptive decision takes it off the side's work.
         var fixture = Fixtures.Get("SharedSink");
-        var queued = ProcessRunner.RunDotnet(fixture.WovenDll, environment: Policy("never"));
-        Assert.AreEqual(0, queued.ExitCode, queued.ToString());
-        var waits = JoinWaits(queued);
-        Assert.IsTrue(waits["OnLeft"] > 0 || waits["OnRight"] > 0, $"no join drain measured as a wait for one side: {queued.StandardError}");
+        var adaptive = ProcessRunner.RunDotnet(fixture.WovenDll, environment: Policy("adaptive"));
+        Assert.AreEqual(0, adaptive.ExitCode, adaptive.ToString());
+        Assert.IsTrue(Trace(adaptive).Values.Any(g => g.WorkerThreads > 0), $"no side was ever promoted: {adaptive.StandardError}");
+        var waits = JoinWaits(adaptive);
+        Assert.IsTrue(waits["OnLeft"] > 0 || waits["OnRight"] > 0, $"no join drain measured as a wait for one side: {adaptive.StandardError}");
 
         // Inline, nothing is ever pending when the source drains: no wait to measure.
         var inline = ProcessRunner.RunDotnet(fixture.WovenDll, environment: Policy("always"));

@@ -110,6 +110,12 @@ sealed class GroupWorker
     /// <summary>Messages that ran inline on a sender's thread (the rest went through the queue).</summary>
     public long RanInline => Volatile.Read(ref receivedInline);
     public long Finished => Volatile.Read(ref finished);
+
+    /// <summary>Messages queued to the group so far (those that ran inline not counted).</summary>
+    internal long ReceivedQueued => Volatile.Read(ref received);
+
+    /// <summary>What the group had received at the source's last drain for the join rule (the transport's, on the source).</summary>
+    internal long ReceivedAtJoin { get; set; }
     /// <summary>Messages whose handler threw (for the meter).</summary>
     public long FailedMessages => Interlocked.Read(ref failedMessages);
     internal void CountFailure() => Interlocked.Increment(ref failedMessages);

@@ -163,33 +163,42 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
     }
 
     /// <summary>
-    /// The drain the join rule asks of the source before a post. When one group alone has work pending, the source waits
-    /// for that work and nothing else runs beside it: what it waited, per message pending, is that group's
-    /// <see cref="RouteDecision.JoinWait"/>, the part of its hops that bought nothing.
+    /// The drain the join rule asks of the source before a post. When one group alone has work pending and nothing is
+    /// queued to any other group while the source waits (what that group's handlers post elsewhere runs inline, inside
+    /// them), the source waits for that group's work and nothing runs beside it: what it waited, spread over the messages
+    /// the group received since the previous drain for the join rule, is that group's <see cref="RouteDecision.JoinWait"/>,
+    /// the part of its hops that bought nothing (all of a message's when the source drains after every post to it; next
+    /// to nothing when it drains once after thousands, or while the stages after it work too). Only the source drains for
+    /// the join rule, one drain at a time (under the pipeline's lock).
     /// </summary>
     internal void DrainForJoin()
     {
         GroupWorker? alone = null;
-        long pending = 0;
         foreach (var worker in workers)
         {
-            var waiting = worker.Received - worker.Finished;
-            if (waiting <= 0) continue;
+            if (worker.Received == worker.Finished) continue;
             if (alone is not null)
             {
                 alone = null;
                 break;
             }
-            (alone, pending) = (worker, waiting);
+            alone = worker;
         }
         if (alone is null)
-        {
             Drain();
-            return;
+        else
+        {
+            Span<long> queuedBefore = stackalloc long[workers.Length];
+            for (var i = 0; i < workers.Length; i++) queuedBefore[i] = workers[i].ReceivedQueued;
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            Drain();
+            var end = System.Diagnostics.Stopwatch.GetTimestamp();
+            var besideIt = false;
+            for (var i = 0; i < workers.Length; i++)
+                besideIt |= workers[i] != alone && workers[i].ReceivedQueued != queuedBefore[i];
+            if (!besideIt) alone.Decision.JoinWait.Add(start, end, alone.Received - alone.ReceivedAtJoin);
         }
-        var start = System.Diagnostics.Stopwatch.GetTimestamp();
-        Drain();
-        alone.Decision.JoinWait.Add(start, System.Diagnostics.Stopwatch.GetTimestamp(), pending);
+        foreach (var worker in workers) worker.ReceivedAtJoin = worker.Received;
     }
 
     // Drained when every group finished all it received. The counters only grow, and a message counts as finished only
@@ -223,7 +232,7 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 
 /// <param name="Route">how the group's messages run now</param>
 /// <param name="HandlerMicroseconds">measured cost of running one message of the group</param>
-/// <param name="HopMicroseconds">measured cost of a hop to it (a prior of 1 µs until one was queued)</param>
+/// <param name="HopMicroseconds">measured cost of a hop to it (a prior of 2 µs until one was queued)</param>
 /// <param name="Messages">messages the group received</param>
 /// <param name="RanInline">of those, how many ran inline on their sender's thread</param>
 /// <param name="Switches">how many times its route changed</param>

@@ -27,8 +27,11 @@ sealed class RouteDecision(InlinePolicy policy, bool copies = false)
     // object, the executor, the message's cache lines moving to the worker's core and, when it sleeps, waking it make
     // the rest. Measured end to end on two cores (WEAVING_INLINE=never against always, tiny handlers), a hop costs a
     // few hundred nanoseconds of CPU when the worker is awake and microseconds when it must be woken: a hop is taken to
-    // cost at least this much.
-    static readonly double MinimumHopTicks = CostMeter.TicksFromMicroseconds(1);
+    // cost at least this much. 1 µs was too little: Warehouse's OnRawScanAsync, async handlers of 2 to 5 µs, crossed the
+    // line (8 hops) on a few dear first messages and then stayed on its worker (under 4 hops only below 4 µs), and the
+    // program ran 1.31x unwoven against 1.07x to 1.11x inline (25 alternating rounds); with 2 µs, 1.22x against 1.34x for
+    // the runtime before, and no group of Pipeline3's (20 µs and up) decided otherwise.
+    static readonly double MinimumHopTicks = CostMeter.TicksFromMicroseconds(2);
     // Under InlinePolicy.Alternate, the route changes every this many posts.
     const int AlternateEvery = 7;
 
@@ -55,7 +58,7 @@ sealed class RouteDecision(InlinePolicy policy, bool copies = false)
     public CostMeter CopyCost { get; } = new(0);
 
     /// <summary>
-    /// What the source waited for one of this group's queued messages, in the drains the join rule made it do while this
+    /// What the source waited for this group, per message it received, in the drains the join rule made it do while this
     /// group alone had work pending: it posted, then waited for the message to be handled, so that much of the work
     /// overlapped nothing (a group fed by a source that must drain after every post to it, SharedSink's two sides).
     /// Zero until such a drain waited (<see cref="InMemoryTransport.DrainForJoin"/>).

@@ -54,6 +54,12 @@ public static partial class WholeProcessComparison
     public const double WallTarget = 1.1;
     public const double ExtraMemoryTarget = 3.0;
 
+    // A short program's ratio moves by a tenth between two sessions on this machine (a burst of load is a large part of
+    // 70 ms): it gets more runs, up to about this many seconds of its own (unwoven) wall time, at most MaxRuns.
+    const double SecondsPerProgram = 2.0;
+    const int MaxRuns = 25;
+
+    /// <param name="runs">Runs of each variant at least; a short program gets more (<see cref="SecondsPerProgram"/>).</param>
     public static string Run(IReadOnlyList<ProgramBuild> programs, int runs, string command)
     {
         var loadBefore = LoadAverage();
@@ -62,11 +68,12 @@ public static partial class WholeProcessComparison
         foreach (var program in programs)
         {
             // One run of each first: the disk cache and the JIT's own files warm for both alike.
-            ProcessTimer.Run(program.UnwovenDll, program.Arguments);
+            var first = ProcessTimer.Run(program.UnwovenDll, program.Arguments);
             ProcessTimer.Run(program.WovenDll, program.Arguments);
+            var rounds = Math.Clamp((int)Math.Ceiling(SecondsPerProgram / Math.Max(first.WallSeconds, 0.001)), runs, Math.Max(runs, MaxRuns));
             var unwoven = new List<ProcessMeasurement>();
             var woven = new List<ProcessMeasurement>();
-            for (var i = 0; i < runs; i++)
+            for (var i = 0; i < rounds; i++)
             {
                 // Alternating, and which goes first alternates too: a burst of load hits both alike.
                 if (i % 2 == 0)
@@ -81,7 +88,7 @@ public static partial class WholeProcessComparison
                 }
             }
             var traced = ProcessTimer.Run(program.WovenDll, program.Arguments, new Dictionary<string, string> { ["WEAVING_TRACE"] = "1" });
-            var comparison = new ProgramComparison(program, runs, Median(unwoven), Median(woven), Decisions(traced),
+            var comparison = new ProgramComparison(program, rounds, Median(unwoven), Median(woven), Decisions(traced),
                 unwoven.All(u => woven.All(w => w.StandardOutput == u.StandardOutput && w.ExitCode == u.ExitCode)));
             results.Add(comparison);
             Console.WriteLine($"{program.Name,-20} wall {comparison.WallRatio,5:F2}x  cpu {comparison.CpuRatio,5:F2}x  peak {comparison.ExtraPeakMiB,+6:+0.0;-0.0} MiB  {comparison.Decisions}");
@@ -94,7 +101,8 @@ public static partial class WholeProcessComparison
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
         md.AppendLine(inv, $"`{command}`, {started:yyyy-MM-dd HH:mm} UTC: each program started as `dotnet App.dll`, woven and unwoven in turn, " +
-                           $"{results.FirstOrDefault()?.Runs} runs each after one untimed run of both; medians. All ratios are from this one run.");
+                           $"{results.Min(r => r.Runs)} to {results.Max(r => r.Runs)} runs each (a short program as many as about " +
+                           $"{SecondsPerProgram:0.#} s of it takes, at most {MaxRuns}) after one untimed run of both; medians. All ratios are from this one run.");
         md.AppendLine();
         md.AppendLine(inv, $"- machine: {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         md.AppendLine(inv, $"- load average (1 min) before: {loadBefore}, after: {loadAfter} (a shared machine: other work competes for the cores)");
