@@ -43,7 +43,7 @@ public sealed class RouteDecisionTests
     public void A_group_whose_first_messages_look_dear_gets_no_worker_before_it_did_two_milliseconds_of_work()
     {
         // 50 µs a message (the first ones of a short program, say, paying for the JIT): worth a hop each (8 hops of at least
-        // 1 µs), but 40 of them are 2 ms of work in all, not worth a thread.
+        // 2 µs), but 40 of them are 2 ms of work in all, not worth a thread.
         var decision = new RouteDecision(InlinePolicy.Adaptive);
         Assert.AreEqual(20, RunInline(decision, handler: 50, from: 0, messages: 20), "20 messages of 50 µs are 1 ms of work");
         Assert.AreEqual(GroupRoute.Inline, decision.Route);
@@ -81,7 +81,7 @@ public sealed class RouteDecisionTests
     {
         var decision = new RouteDecision(InlinePolicy.Adaptive);
         RunInline(decision, handler: 2, from: 0, messages: 100_000);
-        Assert.AreEqual(GroupRoute.Inline, decision.Route, "2 µs a message is under 8 hops of at least 1 µs");
+        Assert.AreEqual(GroupRoute.Inline, decision.Route, "2 µs a message is under 8 hops of at least 2 µs");
         Assert.AreEqual(0, decision.Switches);
     }
 
@@ -158,15 +158,7 @@ public sealed class RouteDecisionTests
         // each post, waiting for that one message: its hop overlaps nothing. Promoted by its handler's cost alone, both
         // sides ran on workers and the program took up to twice as long as unwoven (thousands of wake-ups).
         var decision = Promoted(handler: 37);
-        for (var post = 0; post < 1_000 && decision.Route == GroupRoute.Hop; post++)
-        {
-            Sample(decision.JoinWait, 37 + 40); // the message, and waking the worker for it
-            if (post % 16 == 0)
-            {
-                Sample(decision.QueuedCost, 37);
-                decision.Update(10_000 + post);
-            }
-        }
+        RunQueuedAndWaitedFor(decision, handler: 37, wait: 37 + 40, posts: 1_000); // the message, and waking the worker for it
         Assert.AreEqual(GroupRoute.Inline, decision.Route, "a message the source waits for in full gains nothing on a worker");
         Assert.AreEqual(0, decision.OverlapTicks, "the overlap of a message waited for in full");
 
@@ -182,17 +174,24 @@ public sealed class RouteDecisionTests
         // The source works between its posts, and drains for the join rule only after some: the wait is a fraction of
         // the handler, and what is left still pays for the hop many times over.
         var decision = Promoted(handler: 100);
-        for (var post = 0; post < 1_000; post++)
+        RunQueuedAndWaitedFor(decision, handler: 100, wait: 30, posts: 1_000);
+        Assert.AreEqual(GroupRoute.Hop, decision.Route, "70 µs of a 100 µs message overlap the source: worth a hop of 1 µs");
+        Assert.AreEqual(1, decision.Switches);
+    }
+
+    // Messages of `handler` µs on the worker, the source waiting `wait` µs for each in a join drain, until the group goes
+    // back inline (or `posts` were sent).
+    void RunQueuedAndWaitedFor(RouteDecision decision, double handler, double wait, int posts)
+    {
+        for (var post = 0; post < posts && decision.Route == GroupRoute.Hop; post++)
         {
-            Sample(decision.JoinWait, 30);
+            Sample(decision.JoinWait, wait);
             if (post % 16 == 0)
             {
-                Sample(decision.QueuedCost, 100);
+                Sample(decision.QueuedCost, handler);
                 decision.Update(10_000 + post);
             }
         }
-        Assert.AreEqual(GroupRoute.Hop, decision.Route, "70 µs of a 100 µs message overlap the source: worth a hop of 1 µs");
-        Assert.AreEqual(1, decision.Switches);
     }
 
     // A group that runs `handler` µs a message, promoted to its worker after plenty of work.

@@ -17,8 +17,6 @@ public sealed class EnvelopeList
 
     public EnvelopeList() => items = new Envelope[4];
 
-    public EnvelopeList(int capacity) => items = new Envelope[Math.Max(1, capacity)];
-
     public int Count => count;
 
     public Envelope this[int index] => (uint)index < (uint)count ? items[index] : throw new ArgumentOutOfRangeException(nameof(index));

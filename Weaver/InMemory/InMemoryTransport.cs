@@ -238,6 +238,8 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
 /// <param name="Switches">how many times its route changed</param>
 /// <param name="WorkerThreads">how many times a worker thread was started for it</param>
 /// <param name="Revocations">how many times its worker took its claim back from a source thread that kept it between posts</param>
+/// <param name="JoinWaitMicroseconds">what the source waited for it in drains for the join rule, per message it received
+/// (<see cref="RouteDecision.JoinWait"/>): the part of its work a hop did not run beside the source</param>
 public sealed record GroupStatistics(string Group, GroupRoute Route, double HandlerMicroseconds, double HopMicroseconds,
     long Messages, long RanInline, long Switches, long WorkerThreads, long Revocations, double JoinWaitMicroseconds = 0)
 {
