@@ -29,25 +29,42 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
     // With checkpoints: what the deliveries printed and report, for the next checkpoint to carry.
     readonly HeldRelease release = new();
 
-    public async Task PublishAsync(ConsumerSession session, List<FinishedDelivery> batch)
+    /// <summary>Steps 1 to 3 for <paramref name="batch"/>: two waits for the broker's confirms.</summary>
+    public async Task PublishAsync(IBatchSession session, List<FinishedDelivery> batch)
+    {
+        await PublishOutputsAsync(session, batch);
+        await session.WhenAllConfirmedAsync();
+
+        if (checkpoints is null)
+            await PublishReportsAsync(session, batch);
+        else
+            await PublishCheckpointsAsync(session, batch, checkpoints);
+        await session.WhenAllConfirmedAsync();
+        await SettleAsync(session, batch);
+    }
+
+    // Step 1: what the batch sent to other groups, and its dead letters.
+    async Task PublishOutputsAsync(IBatchSession session, List<FinishedDelivery> batch)
     {
         foreach (var item in batch)
         {
             foreach (var message in item.Messages)
-                await session.Publisher.PublishAsync(message);
+                await session.PublishAsync(message);
             if (item.Posts is { } posts) await PublishPostsAsync(session, item, posts);
         }
-        await session.Publisher.WhenAllConfirmedAsync();
+    }
 
-        if (checkpoints is null)
-        {
-            await PublishReportsAsync(session, ReportChunks.Of(batch.Select(f => (f.ReplyTo, f.Completion))));
-            if (ownerRecords?.After(batch) is { } record) await session.Publisher.PublishAsync(record);
-        }
-        else
-            await PublishCheckpointsAsync(session, batch, checkpoints);
-        await session.Publisher.WhenAllConfirmedAsync();
+    // Step 2 without checkpoints: the completions, and the owner record of a group that owns state.
+    async Task PublishReportsAsync(IBatchSession session, List<FinishedDelivery> batch)
+    {
+        if (batch.Count == 0) return;
+        await PublishReportsAsync(session, ReportChunks.Of(batch.Select(f => (f.ReplyTo, f.Completion))));
+        if (ownerRecords?.After(batch) is { } record) await session.PublishAsync(record);
+    }
 
+    // Step 3: rejections, and the acknowledgement up to the batch's last delivery of this session.
+    async Task SettleAsync(IBatchSession session, List<FinishedDelivery> batch)
+    {
         // Deliveries of an earlier connection are not settled: their tags died with it; they come back as duplicates.
         // The last tag of this session not acknowledged yet, from this batch or (held for a checkpoint) an earlier one.
         ulong? lastTag = held is { } h && h.Epoch == session.Epoch ? h.Tag : null;
@@ -63,7 +80,7 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
             deliveries++;
             if (item.Epoch != session.Epoch) continue;
             if (item.Settlement == Settlement.Reject)
-                await session.ConsumeChannel.BasicRejectAsync(item.DeliveryTag, requeue: false, session.Lost.Token);
+                await session.RejectAsync(item.DeliveryTag);
             else
                 lastTag = item.DeliveryTag;
         }
@@ -71,14 +88,14 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         var acknowledge = holdsAcknowledgements ? coveredTag : lastTag;
         held = holdsAcknowledgements && lastTag is { } last && last != acknowledge ? (session.Epoch, last) : null;
         if (acknowledge is { } tag)
-            await session.ConsumeChannel.BasicAckAsync(tag, multiple: true, session.Lost.Token);
+            await session.AcknowledgeUpToAsync(tag);
         counters.AddProcessed(batch.Count(f => f.Ran));
         // Those of a lost session too: they were dropped above, and the broker delivers them again.
         counters.Settled(deliveries);
     }
 
     // Steps 2 of a group that keeps checkpoints: seal, publish and confirm its checkpoints, then release them.
-    async Task PublishCheckpointsAsync(ConsumerSession session, List<FinishedDelivery> batch, GroupCheckpoints checkpoints)
+    async Task PublishCheckpointsAsync(IBatchSession session, List<FinishedDelivery> batch, GroupCheckpoints checkpoints)
     {
         // A delivery that printed nothing (a body over the size limit, rejected unread, included) is reported at once: only
         // a report that must follow printed lines waits for its checkpoint, so a source that drains often is not held up.
@@ -101,13 +118,13 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
                 // Only on the session it was captured on: one of an earlier session is published again, if at all, once this
                 // host is the active consumer again (GroupCheckpoints.PrepareAsync), and released then.
                 if (item.Epoch != session.Epoch) continue;
-                await session.Publisher.PublishAsync(item.Checkpoint!.Value);
+                await session.PublishAsync(item.Checkpoint!.Value);
                 confirmed.Add(item);
             }
             else if (!ReportsAtOnce(item))
                 release.Add(item);
         }
-        await session.Publisher.WhenAllConfirmedAsync();
+        await session.WhenAllConfirmedAsync();
 
         foreach (var marker in confirmed) checkpoints.Confirmed(marker.CheckpointId!);
         // The last one carries what the ones before it did (none of them was released when it was sealed). Printed before
@@ -120,23 +137,23 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
             // What it carried is dropped from the held segments at the next seal (GroupCheckpoints.ReleasedSequence).
             checkpoints.MarkReleased(last.Record!);
         }
-        if (ownerRecords!.After(batch, releasedNow: last is not null) is { } record) await session.Publisher.PublishAsync(record);
+        if (ownerRecords!.After(batch, releasedNow: last is not null) is { } record) await session.PublishAsync(record);
         if (last is not null) await PublishReportsAsync(session, last.ReleaseReports.Select(r => (r.ControlQueue, r.Body)));
     }
 
     static bool ReportsAtOnce(FinishedDelivery item) => !item.IsCheckpoint && item.Output is null && !item.Held;
 
-    static async Task PublishReportsAsync(ConsumerSession session, IEnumerable<(string ControlQueue, byte[] Body)> reports)
+    static async Task PublishReportsAsync(IBatchSession session, IEnumerable<(string ControlQueue, byte[] Body)> reports)
     {
         var properties = WireFormat.ControlProperties(WireFormat.ReportContentType);
         foreach (var (controlQueue, body) in reports)
             // Not mandatory: a source that has gone away leaves no queue, and nobody to tell.
-            await session.Publisher.PublishAsync(new Outbound(controlQueue, properties, body, Mandatory: false));
+            await session.PublishAsync(new Outbound(controlQueue, properties, body, Mandatory: false));
     }
 
     // Written again when a batch is published again after a reconnect: the same bytes, with the same ids. Its completion
     // (and the count of posts that could not be sent) is made the first time only.
-    async Task PublishPostsAsync(ConsumerSession session, FinishedDelivery item, HandlerPosts posts)
+    async Task PublishPostsAsync(IBatchSession session, FinishedDelivery item, HandlerPosts posts)
     {
         var first = item.Completion is null;
         var sent = first ? new List<MessageId>(posts.Envelopes.Count) : null;
@@ -147,7 +164,7 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
             var (traceParent, traceState) = span is null ? (posts.TraceParent, posts.TraceState) : (span.Id, span.TraceStateString);
             if (encoder.Encode(post, posts.Stage, posts.Id, posts.ReplyTo, traceParent, traceState) is { } message)
             {
-                await session.Publisher.PublishAsync(message);
+                await session.PublishAsync(message);
                 sent?.Add(post.Id);
             }
             else
@@ -157,4 +174,22 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
         if (unsent > 0) counters.AddFailed(unsent);
         item.Completion = new Completion(posts.Id, posts.HandlerFailures + unsent, [.. sent!]);
     }
+}
+
+/// <summary>
+/// What <see cref="BatchPublisher"/> needs of a session: publishes whose confirms it can wait for, and the settling of the
+/// session's deliveries (<see cref="ConsumerSession"/>).
+/// </summary>
+interface IBatchSession
+{
+    /// <summary>Which session this is: a delivery of another one cannot be settled here.</summary>
+    int Epoch { get; }
+    ValueTask PublishAsync(Outbound message);
+    /// <summary>Waits for the confirms of every publish so far; throws if one was refused or returned.</summary>
+    Task WhenAllConfirmedAsync();
+
+    /// <summary>Rejects one delivery without requeueing it (the broker dead-letters it).</summary>
+    ValueTask RejectAsync(ulong deliveryTag);
+    /// <summary>Acknowledges every delivery up to <paramref name="deliveryTag"/> (the multiple flag).</summary>
+    ValueTask AcknowledgeUpToAsync(ulong deliveryTag);
 }

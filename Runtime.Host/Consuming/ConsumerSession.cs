@@ -6,7 +6,7 @@ namespace Weaving.Host.Consuming;
 
 /// <summary>One connection's channels of a group consumer: the consumer's, and the publisher's.</summary>
 sealed class ConsumerSession(int epoch, BrokerConnection broker, IConnection connection, IChannel consumeChannel, ConfirmedPublisher publisher)
-    : BrokerSession(broker, connection, consumeChannel, publisher)
+    : BrokerSession(broker, connection, consumeChannel, publisher), IBatchSession
 {
     public int Epoch { get; } = epoch;
     public IChannel ConsumeChannel { get; } = consumeChannel;
@@ -15,6 +15,11 @@ sealed class ConsumerSession(int epoch, BrokerConnection broker, IConnection con
     public string? ConsumerTag { get; set; }
     public bool OwnerChecked { get; set; }
     public bool CancelledByBroker { get; set; }
+
+    public ValueTask PublishAsync(Outbound message) => Publisher.PublishAsync(message);
+    public Task WhenAllConfirmedAsync() => Publisher.WhenAllConfirmedAsync();
+    public ValueTask RejectAsync(ulong deliveryTag) => ConsumeChannel.BasicRejectAsync(deliveryTag, requeue: false, Lost.Token);
+    public ValueTask AcknowledgeUpToAsync(ulong deliveryTag) => ConsumeChannel.BasicAckAsync(deliveryTag, multiple: true, Lost.Token);
 
     public Task OnShutdown(ShutdownEventArgs e)
     {
