@@ -6,8 +6,6 @@ using Weaving.Host;
 using Weaving.Host.Consuming;
 using Weaving.Host.Drain;
 using Weaving.Host.Messaging;
-using Weaving.Host.Startup;
-using Weaving.Tests.Infrastructure;
 
 namespace Weaving.Tests.Distributed;
 
@@ -19,9 +17,8 @@ namespace Weaving.Tests.Distributed;
 [TestClass]
 public sealed class BatchPublisherTests
 {
-    static readonly Lazy<WovenApp> handWoven = new(() => WovenAppLoader.Load(Fixtures.Get("HandWoven").WovenDll));
-    static WovenApp App => handWoven.Value;
-    static string Run => QueueNames.ForSourceRun(App, "0123456789abcdef");
+    static WovenApp App => HandWovenApp.App;
+    static string Run => HandWovenApp.Run;
     const string Output = "weaving.HandWoven.Next";
 
     /// <summary>What the publisher did, in order: "publish queue id", "wait", "reject tag", "ack tag".</summary>

@@ -16,8 +16,7 @@ namespace Weaving.Tests.Distributed;
 [TestClass]
 public sealed class ConsumingTests
 {
-    static readonly Lazy<WovenApp> handWoven = new(() => WovenAppLoader.Load(Fixtures.Get("HandWoven").WovenDll));
-    static WovenApp App => handWoven.Value;
+    static WovenApp App => HandWovenApp.App;
     static GroupInfo Parse => App.FindStage("OnLine")!.Group;
     const string Id = "0123456789abcdef0123456789abcdef";
 
@@ -26,7 +25,7 @@ public sealed class ConsumingTests
     static BasicProperties Properties(string stage = "OnLine", string id = Id, string? build = null, string? replyTo = null) =>
         new() { MessageId = id, Type = stage, AppId = build ?? App.BuildHash, ReplyTo = replyTo };
 
-    static string Run => QueueNames.ForSourceRun(App, "0123456789abcdef");
+    static string Run => HandWovenApp.Run;
 
     [TestMethod]
     public void Only_a_control_queue_of_the_program_is_a_run_a_report_may_be_sent_to()
