@@ -57,7 +57,6 @@ sealed class BatchPublisher(OutgoingEncoder encoder, OwnerRecords? ownerRecords,
     // Step 2 without checkpoints: the completions, and the owner record of a group that owns state.
     async Task PublishReportsAsync(IBatchSession session, List<FinishedDelivery> batch)
     {
-        if (batch.Count == 0) return;
         await PublishReportsAsync(session, ReportChunks.Of(batch.Select(f => (f.ReplyTo, f.Completion))));
         if (ownerRecords?.After(batch) is { } record) await session.PublishAsync(record);
     }
