@@ -188,17 +188,22 @@ public sealed class InMemoryTransport(int queueCapacity = 4096) : IPipelineTrans
             Drain();
         else
         {
-            Span<long> queuedBefore = stackalloc long[workers.Length];
-            for (var i = 0; i < workers.Length; i++) queuedBefore[i] = workers[i].ReceivedQueued;
+            var queuedBeside = QueuedBeside(alone);
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             Drain();
             var end = System.Diagnostics.Stopwatch.GetTimestamp();
-            var besideIt = false;
-            for (var i = 0; i < workers.Length; i++)
-                besideIt |= workers[i] != alone && workers[i].ReceivedQueued != queuedBefore[i];
-            if (!besideIt) alone.Decision.JoinWait.Add(start, end, alone.Received - alone.ReceivedAtJoin);
+            if (QueuedBeside(alone) == queuedBeside) alone.Decision.JoinWait.Add(start, end, alone.Received - alone.ReceivedAtJoin);
         }
         foreach (var worker in workers) worker.ReceivedAtJoin = worker.Received;
+    }
+
+    // Messages queued so far to every group but `group`: the counters only grow, so an unchanged sum means none was.
+    long QueuedBeside(GroupWorker group)
+    {
+        long queued = 0;
+        foreach (var worker in workers)
+            if (worker != group) queued += worker.ReceivedQueued;
+        return queued;
     }
 
     // Drained when every group finished all it received. The counters only grow, and a message counts as finished only
