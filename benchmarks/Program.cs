@@ -6,6 +6,8 @@ using Weaving.Benchmarks;
 var full = args.Contains("--full");
 return args.FirstOrDefault() switch
 {
+    // The raw client's source as a process of its own (--probe broker's RawFreshSource starts it).
+    "--raw-source" => Weaving.Benchmarks.Throughput.RawRabbitMqPipeline.PublishAsSourceAsync(args[1], int.Parse(args[2])).GetAwaiter().GetResult(),
     "--short" or "--full" => Commands.RunWholeProcess(full, []) + Commands.RunThroughput(full, args) + Commands.RunWeavingTime(full),
     "--whole-process" => Commands.RunWholeProcess(full, args[1..]),
     "--throughput" => Commands.RunThroughput(full, args),

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Threading.Channels;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -29,11 +30,13 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
     ulong checksum;
 
     readonly bool wovenShaped;
+    readonly string brokerUri;
 
-    RawRabbitMqPipeline(int work, bool wovenShaped)
+    RawRabbitMqPipeline(int work, bool wovenShaped, string brokerUri)
     {
         this.work = work;
         this.wovenShaped = wovenShaped;
+        this.brokerUri = brokerUri;
     }
 
     /// <param name="quorum">Quorum queues with a delivery limit, as the host declares its group queues, instead of durable
@@ -43,7 +46,7 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
     /// long as its JSON: what part of the broker's cost per message is the message's size.</param>
     public static async Task<RawRabbitMqPipeline> StartAsync(string brokerUri, int work, bool quorum = false, bool wovenShaped = false)
     {
-        var pipeline = new RawRabbitMqPipeline(work, wovenShaped);
+        var pipeline = new RawRabbitMqPipeline(work, wovenShaped, brokerUri);
         var factory = new ConnectionFactory { Uri = new Uri(brokerUri), AutomaticRecoveryEnabled = false };
         var setup = await pipeline.ConnectAsync(factory, "setup");
         var admin = await setup.CreateChannelAsync();
@@ -79,6 +82,52 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
         }
         while (inFlight.Count > 0) await inFlight.Dequeue();
         return await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
+    /// <summary>
+    /// A run whose source is a process of its own, started for the run (this executable, <c>--raw-source</c>), as the woven
+    /// deployment's source is: it connects, publishes <paramref name="events"/> events with confirms, and exits; the run
+    /// ends when the last stage folded them all. Returns the wall time in seconds, from the source's start.
+    /// </summary>
+    public double RunFreshSource(int events, out ulong runChecksum)
+    {
+        checksum = 0;
+        aggregated = 0;
+        expected = events;
+        done = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { typeof(RawRabbitMqPipeline).Assembly.Location, "--raw-source", brokerUri, events.ToString() })
+            info.ArgumentList.Add(argument);
+        var start = Stopwatch.GetTimestamp();
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("the raw source did not exit within 10 minutes.");
+        }
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"the raw source exited with {process.ExitCode}: {error.GetAwaiter().GetResult()}");
+        runChecksum = events == 0 ? 0 : done.Task.WaitAsync(TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    /// <summary><c>--raw-source</c>: the source of <see cref="RunFreshSource"/>, publishing as <see cref="RunAsync"/> does.</summary>
+    public static async Task<int> PublishAsSourceAsync(string brokerUri, int events)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(brokerUri), AutomaticRecoveryEnabled = false };
+        var pipeline = new RawRabbitMqPipeline(0, wovenShaped: false, brokerUri);
+        var channel = await pipeline.OpenConfirmingChannelAsync(await pipeline.ConnectAsync(factory, "fresh source"));
+        var inFlight = new Queue<Task>();
+        for (var i = 0; i < events; i++)
+        {
+            while (inFlight.Count >= PublishWindow) await inFlight.Dequeue();
+            var confirmed = channel.BasicPublishAsync("", queues[0], mandatory: true, plain, pipeline.Encode(i, (ulong)i));
+            if (!confirmed.IsCompletedSuccessfully) inFlight.Enqueue(confirmed.AsTask());
+        }
+        while (inFlight.Count > 0) await inFlight.Dequeue();
+        await pipeline.DisposeAsync();
+        return 0;
     }
 
     // A stage that fails ends the run with its error, rather than leaving it to time out.
