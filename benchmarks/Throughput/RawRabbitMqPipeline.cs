@@ -69,19 +69,30 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
     /// all; returns the checksum of this run.</summary>
     public async Task<ulong> RunAsync(int events)
     {
+        BeginRun(events);
+        await PublishEventsAsync(source!, events);
+        return await done!.Task.WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
+    void BeginRun(int events)
+    {
         checksum = 0;
         aggregated = 0;
         expected = events;
         done = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    // The source's part: every event to the first stage, at most PublishWindow of them awaiting their confirms.
+    async Task PublishEventsAsync(IChannel channel, int events)
+    {
         var inFlight = new Queue<Task>();
         for (var i = 0; i < events; i++)
         {
             while (inFlight.Count >= PublishWindow) await inFlight.Dequeue();
-            var confirmed = source!.BasicPublishAsync("", queues[0], mandatory: true, Properties("Parse"), Encode(i, (ulong)i));
+            var confirmed = channel.BasicPublishAsync("", queues[0], mandatory: true, Properties("Parse"), Encode(i, (ulong)i));
             if (!confirmed.IsCompletedSuccessfully) inFlight.Enqueue(confirmed.AsTask());
         }
         while (inFlight.Count > 0) await inFlight.Dequeue();
-        return await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
     }
 
     /// <summary>
@@ -91,10 +102,7 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
     /// </summary>
     public double RunFreshSource(int events, out ulong runChecksum)
     {
-        checksum = 0;
-        aggregated = 0;
-        expected = events;
-        done = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        BeginRun(events);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { typeof(RawRabbitMqPipeline).Assembly.Location, "--raw-source", brokerUri, events.ToString() })
             info.ArgumentList.Add(argument);
@@ -108,7 +116,7 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
         }
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"the raw source exited with {process.ExitCode}: {error.GetAwaiter().GetResult()}");
-        runChecksum = events == 0 ? 0 : done.Task.WaitAsync(TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
+        runChecksum = events == 0 ? 0 : done!.Task.WaitAsync(TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
@@ -117,15 +125,7 @@ public sealed class RawRabbitMqPipeline : IAsyncDisposable
     {
         var factory = new ConnectionFactory { Uri = new Uri(brokerUri), AutomaticRecoveryEnabled = false };
         var pipeline = new RawRabbitMqPipeline(0, wovenShaped: false, brokerUri);
-        var channel = await pipeline.OpenConfirmingChannelAsync(await pipeline.ConnectAsync(factory, "fresh source"));
-        var inFlight = new Queue<Task>();
-        for (var i = 0; i < events; i++)
-        {
-            while (inFlight.Count >= PublishWindow) await inFlight.Dequeue();
-            var confirmed = channel.BasicPublishAsync("", queues[0], mandatory: true, plain, pipeline.Encode(i, (ulong)i));
-            if (!confirmed.IsCompletedSuccessfully) inFlight.Enqueue(confirmed.AsTask());
-        }
-        while (inFlight.Count > 0) await inFlight.Dequeue();
+        await pipeline.PublishEventsAsync(await pipeline.OpenConfirmingChannelAsync(await pipeline.ConnectAsync(factory, "fresh source")), events);
         await pipeline.DisposeAsync();
         return 0;
     }
