@@ -123,12 +123,10 @@ public static class Probe
                 var (fixedSeconds, fixedCpu) = (empty[1], (CpuAccounting.ChildrenSeconds() - cpuBefore) / 3);
                 for (var round = 0; round < runs; round++)
                 {
-                    var (b, self, children) = (BrokerAccount.Cpu(broker), CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0, CpuAccounting.ChildrenSeconds());
-                    var seconds = raw.RunFreshSource(events, out var checksum) - fixedSeconds;
+                    var run = BrokerAccount.TimeFreshRawRun(raw, events, broker, fixedCpu, out var checksum);
                     Validation.Check("RawFreshSource", $"{events} events aggregated, checksum {checksum:x16}", Validation.Expected(events, work));
-                    Console.WriteLine($"W={w,3} RawFreshSource    {events / seconds,10:N0} ev/s; CPU s per 1,000 events: broker {Per(BrokerAccount.Cpu(broker) - b)}, " +
-                                      $"stages {Per((CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - self)}, " +
-                                      $"source {Per(Math.Max(0, CpuAccounting.ChildrenSeconds() - children - fixedCpu))} (fixed {fixedSeconds:F2} s taken off)");
+                    Console.WriteLine($"W={w,3} RawFreshSource    {events / (run.Seconds - fixedSeconds),10:N0} ev/s; CPU s per 1,000 events: broker {Per(run.Broker)}, " +
+                                      $"stages {Per(run.Hosts)}, source {Per(run.Source)} (fixed {fixedSeconds:F2} s taken off)");
                 }
                 raw.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }

@@ -74,6 +74,17 @@ public sealed record BrokerAccount(string Variant, int W, double BrokerMs, doubl
         return new RunCost(seconds, Cpu(broker) - b, 0, (CpuAccounting.SecondsOf(Environment.ProcessId) ?? 0) - self, LoopbackBytes() - wire);
     }
 
+    /// <summary>A run of the raw client's pipeline with its source a fresh process (<see cref="RawRabbitMqPipeline.RunFreshSource"/>):
+    /// its stages' CPU (this process) as the hosts', the source's as the source's, <paramref name="sourceFixedCpu"/> (a run
+    /// of no events) taken off it.</summary>
+    public static RunCost TimeFreshRawRun(RawRabbitMqPipeline raw, int events, int? broker, double sourceFixedCpu, out ulong checksum)
+    {
+        var (b, self, source, wire) = (Cpu(broker), Cpu(Environment.ProcessId), CpuAccounting.ChildrenSeconds(), LoopbackBytes());
+        var seconds = raw.RunFreshSource(events, out checksum);
+        return new RunCost(seconds, Cpu(broker) - b, Cpu(Environment.ProcessId) - self,
+            Math.Max(0, CpuAccounting.ChildrenSeconds() - source - sourceFixedCpu), LoopbackBytes() - wire);
+    }
+
     static BrokerAccount Median(string variant, int w, int events, int runs, Func<RunCost> run)
     {
         var samples = Enumerable.Range(0, runs).Select(_ => run()).ToList();
