@@ -10,7 +10,7 @@ static class Program
 
     static void Main()
     {
-        for (var i = 0; i < 2000; i++)
+        for (var i = 0; i < 500; i++)
         {
             OnItem(i);
             OnItem("w" + (i % 37));
