@@ -83,4 +83,24 @@ public sealed class ArgumentPlanTests
         Assert.AreEqual(map.Stage("OnLabelled").Group, map.Stage("OnLabel").Group);
         Assert.AreEqual(0, map.Stage("OnLabelled").Carries.Length);
     }
+
+    [TestMethod]
+    public void A_value_declared_as_a_type_the_program_derives_from_is_not_cut_and_the_warning_says_what_it_would_arrive_as()
+    {
+        // A message recreates its value as the declared type: a Circle handed over as a Shape would print as a plain
+        // shape once it hopped (a program nobody wrote for the weaver did). Types nothing derives from still travel.
+        var map = StageMap.Of("DerivedArguments");
+        var sites = map.CallSites.Where(c => c.Caller == "Program.Main").ToDictionary(c => c.Callee);
+        foreach (var kept in new[] { "Program.OnShape", "Program.OnEvent", "Program.OnDrawing" })
+        {
+            Assert.IsFalse(sites[kept].Cut, kept);
+            Assert.AreEqual("cannotTravel", sites[kept].Rule, kept);
+        }
+        foreach (var cut in new[] { "Program.OnPaid", "Program.OnCircle", "Program.OnEnd" })
+            Assert.IsTrue(sites[cut].Cut, cut);
+        string At(int line) => map.Diagnostics.Single(d => d.Id == "WEAV012" && d.Line == line).Message;
+        StringAssert.Contains(At(51), "Shape has derived types (Circle): a message recreates a value as the type its parameter declares, so a Circle would arrive as a Shape");
+        StringAssert.Contains(At(52), "Event has derived types (Paid)");
+        StringAssert.Contains(At(54), "Drawing.Shapes: Shape has derived types (Circle)");
+    }
 }

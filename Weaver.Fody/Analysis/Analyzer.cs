@@ -38,7 +38,7 @@ public sealed class Analyzer(ModuleDefinition module, WeaverOptions options, Eve
     {
         facts = new ModuleFacts(module, events?.Resolved, sourceObjects);
         closure = new Closure(facts);
-        types = new TypeRules();
+        types = new TypeRules(module);
         source = SourceOf(module.EntryPoint);
         rules = new ContinuationRules(facts, closure, types, source);
         return WritePlan(Decide());

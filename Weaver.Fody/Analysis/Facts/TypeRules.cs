@@ -16,6 +16,17 @@ public sealed class TypeRules
 
     readonly Dictionary<TypeReference, string?> transferable = new(TypeReferenceComparer.Instance);
     readonly Dictionary<TypeReference, bool> immutable = new(TypeReferenceComparer.Instance);
+    // For each class of the woven module that another of its classes derives from: the first such class. A value
+    // declared as the base may be any of them, and the message recreates what its declared type says.
+    readonly Dictionary<TypeDefinition, TypeDefinition> firstDerived = [];
+
+    public TypeRules(ModuleDefinition? module = null)
+    {
+        if (module is null) return;
+        foreach (var type in module.GetTypes())
+            if (!type.IsInterface && type.BaseType?.Resolve() is { } baseType && baseType.Module == module && !firstDerived.ContainsKey(baseType))
+                firstDerived[baseType] = type;
+    }
 
     /// <summary>Null when the type can travel in a message, else why not, naming the type.</summary>
     public string? WhyNotTransferable(TypeReference type)
@@ -57,6 +68,9 @@ public sealed class TypeRules
             return $"{name} is a ref struct (a span): it points into memory of this process";
         if (full == "System.Object") return "System.Object: an object argument has no type the receiver could recreate";
         if (definition.IsInterface || definition.IsAbstract) return $"{name} is an interface or abstract type: the receiver could not know what to create";
+        if (firstDerived.TryGetValue(definition, out var derived))
+            return $"{name} has derived types ({FrameworkShapes.Display(derived)}): a message recreates a value as the type its parameter declares, " +
+                   $"so a {FrameworkShapes.Display(derived)} would arrive as a {name}";
         if (IsFramework(definition)) return $"{full} is a framework type that messages do not round-trip exactly";
         if (definition.HasGenericParameters) return $"{name} is a generic type of this program (not supported yet)";
         return WhyNotRecreated(definition);
