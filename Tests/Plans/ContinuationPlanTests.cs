@@ -129,4 +129,23 @@ public sealed class ContinuationPlanTests
         StringAssert.Contains(map.Diagnostics.Single().Message, "the caller uses it again after the call (line 13)");
         Assert.IsFalse(map.Stages.Any(s => s.Name == "QuickSort"), "code called synchronously is never cut");
     }
+
+    [TestMethod]
+    public void A_feed_whose_enumerator_runs_code_that_prints_or_sets_what_the_handler_reads_stays_synchronous()
+    {
+        // Moving an enumerator on runs the program's iterator, enumerator class or LINQ lambda after each post: printing
+        // there, or setting a field the handler reads, must keep its order (woven before, the Countdown's cursor read 0
+        // and the mapped lines came after every "map" line once the messages hopped). A pure iterator's feed is cut.
+        var map = StageMap.Of("IteratorEffects");
+        var sites = map.CallSites.Where(c => c.Caller == "Program.Main").ToDictionary(c => c.Callee);
+        foreach (var kept in new[] { "Program.OnRead", "Program.OnPositioned", "Program.OnTick", "Program.OnMapped" })
+        {
+            Assert.IsFalse(sites[kept].Cut, kept);
+            Assert.AreEqual("effectAfter", sites[kept].Rule, kept);
+        }
+        Assert.IsTrue(sites["Program.OnPure"].Cut, "a feed from an iterator that touches nothing the handler does");
+        Assert.IsTrue(sites["Program.OnEnd"].Cut, "OnEnd");
+        StringAssert.Contains(map.Diagnostics.Single(d => d.Id == "WEAV011" && d.Line == 64).Message,
+            "after it the caller calls an enumerator's MoveNext, which runs Program.Reading (line 64), which writes to the console");
+    }
 }

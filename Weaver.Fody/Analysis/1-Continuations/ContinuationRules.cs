@@ -186,7 +186,8 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             {
                 var method = (MethodReference)ins.Operand;
                 if (isContinuation(ins)) return null;
-                if (MemberRules.IsEnumeratorPlumbing(method) || MemberRules.IsAwaitPlumbing(method)) return null;
+                if (MemberRules.IsEnumeratorPlumbing(method)) return EnumerationConflict(caller, ins, handler, isContinuation);
+                if (MemberRules.IsAwaitPlumbing(method)) return null;
                 if (RethrowsAfterFinally(caller, ins, flow)) return null;
                 // Code of this module that the caller runs after the call must not touch what the handler touches.
                 var own = facts.Own(method);
@@ -290,11 +291,91 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
     }
 
     // A call into this module after the cut call: does what it may run conflict with what the handler may run?
-    string? Conflict(MethodDefinition caller, Instruction at, MethodDefinition method, Footprint handler, Func<Instruction, bool> isContinuation)
+    /// <summary>
+    /// Moving an enumerator on (<c>MoveNext</c>, <c>Current</c>, <c>Dispose</c>, and their async forms) may run code of
+    /// this module: the body of an iterator the caller called (it runs as it is enumerated, a piece per item), an
+    /// enumerator class of the program, a lambda the caller made for a LINQ operator. An iterator that prints, or sets
+    /// a field the handler reads, between the items it feeds the handler must keep its order against the handler's.
+    /// The source included: what its iterator reads while feeding is read during the feed, not before its first post.
+    /// </summary>
+    string? EnumerationConflict(MethodDefinition caller, Instruction at, Footprint handler, Func<Instruction, bool> isContinuation)
+    {
+        foreach (var code in EnumerationCode(caller))
+        {
+            if (Conflict(caller, at, code, handler, isContinuation, $"an enumerator's {(at.Operand as MethodReference)?.Name}, which runs {SourceLocator.Describe(code)}") is { } conflict)
+                return conflict;
+            var (reads, _) = closure.Footprint(closure.OfEveryCall(code));
+            if (reads.FirstOrDefault(handler.Writes.Contains) is { } read)
+                return $"moves an enumerator on (line {Line(caller, at)}), which runs {SourceLocator.Describe(code)} and reads " +
+                       $"{read.DeclaringType.Name}.{read.Name} that the handler changes";
+        }
+        return null;
+    }
+
+    readonly Dictionary<MethodDefinition, List<MethodDefinition>> enumerationCode = new();
+
+    /// <summary>The code of this module that enumerating in <paramref name="caller"/> may run (see <see cref="EnumerationConflict"/>).</summary>
+    List<MethodDefinition> EnumerationCode(MethodDefinition caller)
+    {
+        if (enumerationCode.TryGetValue(caller, out var known)) return known;
+        var code = new List<MethodDefinition>();
+        void AddType(TypeDefinition type)
+        {
+            foreach (var m in type.Methods)
+                if (m.HasBody && !m.IsConstructor && !code.Contains(m)) code.Add(m);
+        }
+        static bool Enumerates(TypeDefinition type) =>
+            type.Interfaces.Any(i => i.InterfaceType.FullName is "System.Collections.IEnumerator" or "System.Collections.IEnumerable"
+                                     || i.InterfaceType.Name.StartsWith("IAsyncEnumera", StringComparison.Ordinal));
+        foreach (var ins in caller.Body.Instructions)
+        {
+            var target = ins.OpCode.Code switch
+            {
+                Code.Call or Code.Callvirt or Code.Newobj or Code.Ldftn or Code.Ldvirtftn => facts.Own(ins.Operand as MethodReference),
+                _ => null,
+            };
+            if (target is null || !target.HasBody) continue;
+            if (ModuleFacts.IteratorStateMachine(target) is { } iterator) AddType(iterator);
+            else if (ins.OpCode.Code is Code.Ldftn or Code.Ldvirtftn)
+            {
+                if (ForDeferredQuery(ins) && !code.Contains(target)) code.Add(target);
+            }
+            else if (Enumerates(target.DeclaringType))
+            {
+                AddType(target.DeclaringType);
+                // An enumerable's GetEnumerator makes the enumerator whose MoveNext runs.
+                foreach (var made in target.DeclaringType.Methods.Where(m => m.HasBody).SelectMany(m => m.Body.Instructions)
+                             .Where(i => i.OpCode.Code == Code.Newobj).Select(i => facts.Own(i.Operand as MethodReference)?.DeclaringType))
+                    if (made is not null && Enumerates(made)) AddType(made);
+            }
+        }
+        enumerationCode[caller] = code;
+        return code;
+    }
+
+    // A delegate made for a query that runs as it is enumerated (Select, Where, …: a call returning an enumerable): the
+    // next call after it (past the delegate's constructor and the compiler's cache of it) is the one it is given to.
+    static bool ForDeferredQuery(Instruction ldftn)
+    {
+        for (var next = ldftn.Next; next is not null; next = next.Next)
+        {
+            if (next.OpCode.Code is Code.Newobj or Code.Dup or Code.Stsfld or Code.Ldsfld or Code.Ldloc or Code.Ldloc_0 or Code.Ldloc_1
+                or Code.Ldloc_2 or Code.Ldloc_3 or Code.Ldloc_S or Code.Ldarg or Code.Ldarg_0 or Code.Ldarg_1 or Code.Ldarg_2
+                or Code.Ldarg_3 or Code.Ldarg_S or Code.Ldc_I4 or Code.Ldc_I4_S or Code.Ldc_I4_0 or Code.Ldc_I4_1 or Code.Nop)
+                continue;
+            return next.OpCode.Code is Code.Call or Code.Callvirt && next.Operand is MethodReference { ReturnType: var returned }
+                   && returned.Name.StartsWith("I", StringComparison.Ordinal)
+                   && (returned.Name.Contains("Enumerable") || returned.Name.StartsWith("IGrouping", StringComparison.Ordinal));
+        }
+        return false;
+    }
+
+    string? Conflict(MethodDefinition caller, Instruction at, MethodDefinition method, Footprint handler, Func<Instruction, bool> isContinuation,
+        string? name = null)
     {
         var runs = closure.OfEveryCall(method);
         var (reads, writes) = closure.Footprint(runs);
-        var name = $"{method.DeclaringType.Name}.{method.Name}";
+        name ??= $"{method.DeclaringType.Name}.{method.Name}";
         if (writes.FirstOrDefault(f => handler.Reads.Contains(f) || handler.Writes.Contains(f)) is { } written)
             return $"calls {name} (line {Line(caller, at)}), which changes {written.DeclaringType.Name}.{written.Name} that the handler uses";
         if (caller != source && reads.FirstOrDefault(handler.Writes.Contains) is { } read)

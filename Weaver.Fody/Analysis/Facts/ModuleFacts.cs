@@ -233,7 +233,7 @@ public sealed class ModuleFacts
             ?.ConstructorArguments.FirstOrDefault().Value is TypeReference type
             && type.Resolve()?.Methods.FirstOrDefault(m => m.Name == "MoveNext") is { HasBody: true } moveNext ? moveNext : null;
 
-    static TypeDefinition? IteratorStateMachine(MethodDefinition method) =>
+    public static TypeDefinition? IteratorStateMachine(MethodDefinition method) =>
         method.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName is "System.Runtime.CompilerServices.IteratorStateMachineAttribute"
                 or "System.Runtime.CompilerServices.AsyncIteratorStateMachineAttribute")
             ?.ConstructorArguments.FirstOrDefault().Value is TypeReference type ? type.Resolve() : null;

@@ -27,11 +27,18 @@ public static class SourceLocator
     /// <summary>"Type.Method" as the user wrote it: an async method's body (MoveNext of "&lt;OnX&gt;d__3") is named OnX.</summary>
     public static string Describe(MethodDefinition method)
     {
-        if (StackFlow.IsAsyncBody(method) && method.DeclaringType.DeclaringType is { } owner)
+        // The state machine of an async method or an iterator ("<Items>d__1"): named after the method it is the body of.
+        if (method.DeclaringType.DeclaringType is { } owner && method.DeclaringType.Name is var machine
+            && machine.StartsWith("<", StringComparison.Ordinal) && machine.IndexOf('>') is > 1 and var end
+            && machine.IndexOf(">d__", StringComparison.Ordinal) == end)
+            return owner.Name + "." + machine.Substring(1, end - 1);
+        // A lambda ("<Main>b__0_0", in the class of its closure or in "<>c").
+        if (method.Name.StartsWith("<", StringComparison.Ordinal) && method.Name.IndexOf('>') is > 1 and var close
+            && method.Name.IndexOf(">b__", StringComparison.Ordinal) == close)
         {
-            var name = method.DeclaringType.Name;
-            var end = name.IndexOf('>');
-            if (name.StartsWith("<", StringComparison.Ordinal) && end > 1) return owner.Name + "." + name.Substring(1, end - 1);
+            var declaring = method.DeclaringType.Name.StartsWith("<", StringComparison.Ordinal) && method.DeclaringType.DeclaringType is { } outer
+                ? outer : method.DeclaringType;
+            return $"a lambda in {declaring.Name}.{method.Name.Substring(1, close - 1)}";
         }
         return method.DeclaringType.Name + "." + method.Name;
     }
