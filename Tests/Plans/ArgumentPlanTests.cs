@@ -103,4 +103,18 @@ public sealed class ArgumentPlanTests
         StringAssert.Contains(At(52), "Event has derived types (Paid)");
         StringAssert.Contains(At(54), "Drawing.Shapes: Shape has derived types (Circle)");
     }
+
+    [TestMethod]
+    public void A_new_object_holding_one_the_caller_does_not_own_is_not_handed_over()
+    {
+        // new Order(i, customers[name], amount): the order is new, the customer in it is the table's. Handed over, the
+        // order arrives as a copy with a copy of the customer: the handler's updates to it were lost (all customers
+        // printed 0 orders once the messages hopped). A new order holding a new customer is still cut.
+        var map = StageMap.Of("HeldObjects");
+        var sites = map.CallSites.Where(c => c.Caller == "Program.Main").ToDictionary(c => c.Callee);
+        Assert.IsFalse(sites["Program.OnOrder"].Cut);
+        Assert.AreEqual("notOwned", sites["Program.OnOrder"].Rule);
+        StringAssert.Contains(sites["Program.OnOrder"].Reason, "it holds 'customer': it is an element of a collection (get_Item)");
+        Assert.IsTrue(sites["Program.OnNewCustomer"].Cut, "a new order holding a new customer");
+    }
 }

@@ -478,9 +478,11 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
         return true;
     }
 
-    string? WhyNotOwned(MethodDefinition caller, Instruction call, StackFlow flow, int parameter, bool ownsParameters)
+    string? WhyNotOwned(MethodDefinition caller, Instruction call, StackFlow flow, int parameter, bool ownsParameters) =>
+        WhyNotOwned(caller, call, flow, flow.Operand(call, parameter), ownsParameters, 0);
+
+    string? WhyNotOwned(MethodDefinition caller, Instruction call, StackFlow flow, IReadOnlyCollection<Origin> origins, bool ownsParameters, int depth)
     {
-        var origins = flow.Operand(call, parameter);
         if (origins.Count == 0) return "where it comes from is unknown";
         foreach (var o in origins)
         {
@@ -490,6 +492,9 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
                 case OriginKind.StaticAddress:
                     return $"it is the object of static field {o.Field?.Name}, which others can reach";
                 case OriginKind.Fresh:
+                    // A new object is the caller's, but what it holds is handed over with it, and arrives as a copy: a
+                    // customer read out of a table and put in a new order would be changed in the copy only.
+                    if (HeldNotOwned(caller, flow, o, ownsParameters, depth) is { } held) return held;
                     break;
                 case OriginKind.CallResult:
                     // A result made by another assembly's method (Split, ToList, ...) is new; an element read out of a
@@ -517,6 +522,28 @@ public sealed class ContinuationRules(ModuleFacts facts, Closure closure, TypeRu
             }
         }
         return null;
+    }
+
+    // What a new object is given to hold, by its constructor or a setter called on it, must be the caller's as well.
+    string? HeldNotOwned(MethodDefinition caller, StackFlow flow, Origin fresh, bool ownsParameters, int depth)
+    {
+        if (depth >= 3 || fresh.Item is not Instruction made || made.OpCode.Code != Code.Newobj) return null;
+        var constructor = (MethodReference)made.Operand;
+        for (var n = 0; n < constructor.Parameters.Count; n++)
+            if (HeldValueNotOwned(caller, made, flow, n, constructor.Parameters[n].ParameterType, constructor.Parameters[n].Name, ownsParameters, depth) is { } why)
+                return why;
+        foreach (var ins in caller.Body.Instructions)
+            if (ins.OpCode.Code is Code.Call or Code.Callvirt && ins.Operand is MethodReference { HasThis: true, Name: var name } setter
+                && name.StartsWith("set_", StringComparison.Ordinal) && setter.Parameters.Count == 1 && flow.Operand(ins, 0).Contains(fresh)
+                && HeldValueNotOwned(caller, ins, flow, 1, setter.Parameters[0].ParameterType, name.Substring(4), ownsParameters, depth) is { } why)
+                return why;
+        return null;
+    }
+
+    string? HeldValueNotOwned(MethodDefinition caller, Instruction at, StackFlow flow, int operand, TypeReference type, string held, bool ownsParameters, int depth)
+    {
+        if (types.IsImmutable(type) || type.IsValueType && type is not GenericInstanceType) return null;
+        return WhyNotOwned(caller, at, flow, flow.Operand(at, operand), ownsParameters, depth + 1) is { } why ? $"it holds '{held}': {why}" : null;
     }
 
     // Another use of the object that lets someone else reach it: stored in a field or an array, or passed to a method
