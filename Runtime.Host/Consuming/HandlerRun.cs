@@ -50,8 +50,7 @@ public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, DeadLett
         // A results request captured the group's state into its message: the source that asked reads it from there
         // (docs/design.md §6).
         if (stage.Kind == StageKind.Results && failures.Count == 0 && replyTo is not null)
-            messages.Add(new Outbound(replyTo, WireFormat.ControlProperties(WireFormat.ResultsContentType,
-                new() { [WireFormat.IdHeader] = id.ToString() }), MessageCodec.Serialize(message), Mandatory: true));
+            messages.Add(Results(stage, message, id, replyTo));
         if (failures.Count > 0)
         {
             counters.AddFailed(failures.Count);
@@ -65,5 +64,25 @@ public sealed class HandlerRun(GroupInfo group, GroupExecutor executor, DeadLett
             Messages = messages,
             Posts = new HandlerPosts(stage, id, outgoing, failures.Count, replyTo, traceParent, traceState),
         };
+    }
+
+    // The captured state for the source that asked; when the codec cannot write it (a dictionary made with a comparer
+    // of its own, say), the reason instead, with no body: the source stops waiting and fails the run saying why, where
+    // this host used to stop and leave the source waiting for ever.
+    Outbound Results(StageInfo stage, StageMessage message, MessageId id, string replyTo)
+    {
+        var headers = new Dictionary<string, object?> { [WireFormat.IdHeader] = id.ToString() };
+        ReadOnlyMemory<byte> body;
+        try
+        {
+            body = MessageCodec.Serialize(message);
+        }
+        catch (Exception e) when (e is NotSupportedException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            var reason = WireFormat.OneLine($"the state of group {group.Name} cannot be sent back to the source: {e.Message}");
+            headers[WireFormat.ExceptionMessageHeader] = reason.Length <= WireFormat.MaxExceptionChars ? reason : reason[..WireFormat.MaxExceptionChars];
+            body = ReadOnlyMemory<byte>.Empty;
+        }
+        return new Outbound(replyTo, WireFormat.ControlProperties(WireFormat.ResultsContentType, headers), body, Mandatory: true);
     }
 }

@@ -270,10 +270,12 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
         Send(new Envelope(resultsStage, request, id));
         Flush();
         var waited = Stopwatch.StartNew();
-        while (!reply.Task.Wait(progressInterval))
+        while (!((IAsyncResult)reply.Task).AsyncWaitHandle.WaitOne(progressInterval))
             logger.LogInformation("Source: waiting {Seconds:0}s for the state of group {Group}; is a host running for it?",
                 waited.Elapsed.TotalSeconds, group.Name);
         lock (resultRequests) resultRequests.Remove(id);
+        // The host could not send it back (it says why): the source cannot read what the program reads.
+        if (reply.Task.Exception?.InnerException is { } failed) ExceptionDispatchInfo.Throw(failed);
         var snapshot = (StateSnapshot)MessageCodec.Deserialize(resultsStage.MessageType, reply.Task.Result);
         lock (fetched) fetched[group] = (Interlocked.Read(ref sends), snapshot);
         return snapshot;
@@ -284,7 +286,10 @@ public sealed class RabbitMqTransport(BrokerConnection broker, IOptions<WeavingO
         if (!MessageId.TryParse(WireFormat.ReadString(properties, WireFormat.IdHeader), out var id)) return;
         TaskCompletionSource<byte[]>? reply;
         lock (resultRequests) resultRequests.TryGetValue(id, out reply);
-        reply?.TrySetResult(body.ToArray());
+        if (WireFormat.ReadString(properties, WireFormat.ExceptionMessageHeader) is { } failed)
+            reply?.TrySetException(new InvalidOperationException(failed));
+        else
+            reply?.TrySetResult(body.ToArray());
     }
 
     // With sessionGate held: the run's first session.

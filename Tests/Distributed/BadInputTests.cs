@@ -149,4 +149,22 @@ public sealed partial class BadInputTests
     private static partial Regex HandlerOversize();
 
     static RabbitMQ.Client.BasicProperties Headers(string stage, string id, string build) => Broker.StageMessage(stage, id, build);
+
+    [TestMethod]
+    public void State_the_codec_cannot_send_back_to_the_source_fails_the_run_saying_why_instead_of_waiting_for_ever()
+    {
+        // ComparerState's group holds a dictionary made with a comparer of its own; Main reads it after its feed. In
+        // memory it prints what it prints unwoven; across processes the host cannot write it back.
+        var fixture = Fixtures.Get("ComparerState");
+        var unwoven = ProcessRunner.RunDotnet(fixture.UnwovenDll);
+        var inMemory = ProcessRunner.RunDotnet(fixture.WovenDll);
+        Assert.AreEqual(unwoven.StandardOutput, inMemory.StandardOutput, inMemory.ToString());
+
+        var distributed = DistributedRun.Run(fixture, options: new DistributedRunOptions { Timeout = TimeSpan.FromMinutes(1) });
+        Assert.AreNotEqual(0, distributed.ExitCode, $"the source cannot print the state it could not read.{Environment.NewLine}{distributed}");
+        StringAssert.Contains(distributed.Source.StandardError, "cannot be sent back to the source", distributed.ToString());
+        StringAssert.Contains(distributed.Source.StandardError, "OrdinalIgnoreCase", distributed.ToString());
+        Assert.IsTrue(distributed.Hosts.All(h => !h.Result.StandardError.Contains("crit:", StringComparison.Ordinal)),
+            $"a host stopped on it.{Environment.NewLine}{distributed}");
+    }
 }
