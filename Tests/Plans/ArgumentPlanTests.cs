@@ -90,7 +90,7 @@ public sealed class ArgumentPlanTests
         // A message recreates its value as the declared type: a Circle handed over as a Shape would print as a plain
         // shape once it hopped (a program nobody wrote for the weaver did). Types nothing derives from still travel.
         var map = StageMap.Of("DerivedArguments");
-        var sites = map.CallSites.Where(c => c.Caller == "Program.Main").ToDictionary(c => c.Callee);
+        var sites = map.SitesIn("Program.Main");
         foreach (var kept in new[] { "Program.OnShape", "Program.OnEvent", "Program.OnDrawing" })
         {
             Assert.IsFalse(sites[kept].Cut, kept);
@@ -111,7 +111,7 @@ public sealed class ArgumentPlanTests
         // order arrives as a copy with a copy of the customer: the handler's updates to it were lost (all customers
         // printed 0 orders once the messages hopped). A new order holding a new customer is still cut.
         var map = StageMap.Of("HeldObjects");
-        var sites = map.CallSites.Where(c => c.Caller == "Program.Main").ToDictionary(c => c.Callee);
+        var sites = map.SitesIn("Program.Main");
         Assert.IsFalse(sites["Program.OnOrder"].Cut);
         Assert.AreEqual("notOwned", sites["Program.OnOrder"].Rule);
         StringAssert.Contains(sites["Program.OnOrder"].Reason, "it holds 'customer': it is an element of a collection (get_Item)");

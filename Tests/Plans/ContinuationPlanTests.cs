@@ -137,7 +137,7 @@ public sealed class ContinuationPlanTests
         // there, or setting a field the handler reads, must keep its order (woven before, the Countdown's cursor read 0
         // and the mapped lines came after every "map" line once the messages hopped). A pure iterator's feed is cut.
         var map = StageMap.Of("IteratorEffects");
-        var sites = map.CallSites.Where(c => c.Caller == "Program.Main").ToDictionary(c => c.Callee);
+        var sites = map.SitesIn("Program.Main");
         foreach (var kept in new[] { "Program.OnRead", "Program.OnPositioned", "Program.OnTick", "Program.OnMapped" })
         {
             Assert.IsFalse(sites[kept].Cut, kept);

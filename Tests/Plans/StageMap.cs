@@ -82,6 +82,9 @@ public sealed class StageMap
     /// <summary>"Caller -> Callee @line: cut|sync" per call site.</summary>
     public string[] Sites => CallSites.Select(c => $"{c.Caller} -> {c.Callee} @{c.Line}: {(c.Cut ? "cut" : "sync")}").ToArray();
 
+    /// <summary>The call sites in <paramref name="caller"/> ("Type.Method"), by callee: for a caller that calls each once.</summary>
+    public Dictionary<string, CallSiteEntry> SitesIn(string caller) => CallSites.Where(c => c.Caller == caller).ToDictionary(c => c.Callee);
+
     /// <summary>"ID@line" per diagnostic, in the plan's order.</summary>
     public string[] DiagnosticLines => Diagnostics.Select(d => d.ToString()).ToArray();
 
